@@ -1,0 +1,1 @@
+"""Command-line subcommands of `tlm`; see `tlm.cli`."""
