@@ -1,0 +1,1 @@
+"""Text pipeline: corpora, cleaning, tokenizers and tf.data batches for language modelling."""

@@ -1,0 +1,1 @@
+"""tlm.training."""
