@@ -1,0 +1,217 @@
+"""Tests of tlm.compare: budget, figures and their summary, report, plots, and a tiny comparison."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tlm.compare.budget import Budget
+from tlm.compare.plots import (
+    plot_attention_heatmap,
+    plot_final_figures,
+    plot_validation_curves,
+)
+from tlm.compare.report import (
+    compare_figure,
+    format_samples,
+    reading,
+    write_report,
+    write_results_json,
+)
+from tlm.compare.results import ComparisonResult, ModelRun, Stat, format_table
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def make_run(kind, seed, test_perplexity, steps=100, parameters=1000):
+    figures = {
+        "parameters": parameters,
+        "steps": steps,
+        "tokens_seen": steps * 64,
+        "wall_time": 10.0 + seed,
+        "train_tokens_per_second": 640.0,
+        "validation_perplexity": test_perplexity + 0.5,
+        "test_perplexity": test_perplexity,
+        "test_bits_per_character": math.log2(test_perplexity),
+        "generation_tokens_per_second": 50.0,
+    }
+    curve = {
+        "step": [50, 100],
+        "wall_time": [5.0, 10.0],
+        "validation_perplexity": [test_perplexity * 2, test_perplexity + 0.5],
+    }
+    return ModelRun(kind, "tiny", seed, f"{kind}-seed{seed}", figures, curve)
+
+
+def make_result(tmp_path, transformer=(5.0,), lstm=(6.0,), budget=("steps", 100)):
+    runs = [make_run("transformer", s, p) for s, p in enumerate(transformer)]
+    runs += [make_run("lstm", s, p, parameters=990) for s, p in enumerate(lstm)]
+    settings = {
+        "corpus": "tiny.txt",
+        "tokenizer": "char",
+        "sequence_length": 16,
+        "batch_size": 4,
+        "budget": {"kind": budget[0], "value": budget[1]},
+        "seeds": list(range(len(transformer))),
+        "presets": {"transformer": "tiny", "lstm": "tiny"},
+    }
+    samples = [
+        {"prompt": "ROMEO:", "strategy": "greedy", "texts": {"transformer": "ab\nc", "lstm": "d|e"}}
+    ]
+    return ComparisonResult(tmp_path, settings, runs, samples=samples, wall_time=12.0)
+
+
+# Budget
+
+
+def test_flops_budget_turns_into_steps_per_model():
+    budget = Budget("flops", 3 * 2e6 * 64 * 10)
+    assert budget.steps_for(forward_flops_per_token=2e6, tokens_per_step=64) == 10
+    assert budget.steps_for(forward_flops_per_token=1e6, tokens_per_step=64) == 20
+
+
+def test_time_budget_has_no_step_count():
+    assert Budget("time", 30).steps_for() is None
+    assert Budget("time", 30).seconds == 30.0
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), True, "10"])
+def test_budget_must_be_positive(value):
+    with pytest.raises(ValueError, match="`budget_value` must be a number greater than 0"):
+        Budget("steps", value)
+
+
+def test_unknown_budget_kind_is_refused():
+    with pytest.raises(ValueError, match="`budget` must be one of 'steps', 'time', 'flops'"):
+        Budget("epochs", 3)
+
+
+def test_flops_budget_below_one_step_is_refused():
+    with pytest.raises(ValueError, match="too small for one training step"):
+        Budget("flops", 10).steps_for(forward_flops_per_token=1e6, tokens_per_step=64)
+
+
+# Figures and summary
+
+
+def test_stat_gives_mean_and_sample_spread():
+    stat = Stat.of([4.0, 6.0, float("nan")])
+    assert stat.mean == 5.0
+    assert stat.std == pytest.approx(math.sqrt(2.0))
+    assert (stat.min, stat.max, stat.values) == (4.0, 6.0, (4.0, 6.0))
+    assert stat.format(2) == "5.00 ± 1.41"
+    assert Stat.of([3.0]).format(1) == "3.0"
+
+
+def test_summary_aggregates_each_figure_over_seeds(tmp_path):
+    result = make_result(tmp_path, transformer=(5.0, 5.2, 5.4), lstm=(6.0, 6.1, 6.2))
+    summary = result.summary
+    assert result.kinds == ["transformer", "lstm"]
+    assert summary["transformer"]["test_perplexity"].mean == pytest.approx(5.2)
+    assert summary["lstm"]["test_perplexity"].std == pytest.approx(0.1)
+    assert len(summary["lstm"]["parameters"].values) == 3
+
+
+def test_table_has_one_row_per_model_with_spread(tmp_path):
+    table = make_result(tmp_path, transformer=(5.0, 5.2), lstm=(6.0, 6.2)).table()
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert "Test perplexity" in lines[0] and "Wall time (s)" in lines[0]
+    assert lines[2].startswith("| Transformer | 1,000 |")
+    assert "5.10 ± 0.14" in lines[2]
+    assert lines[3].startswith("| LSTM | 990 |")
+
+
+def test_table_leaves_out_figures_nobody_measured():
+    table = format_table({"lstm": {"test_perplexity": Stat.of([3.0])}})
+    assert table.splitlines()[0] == "| Model | Test perplexity |"
+
+
+# Reading and report
+
+
+def test_reading_names_the_winner_and_the_margin():
+    summary = {
+        "transformer": {"test_perplexity": Stat.of([4.0])},
+        "lstm": {"test_perplexity": Stat.of([5.0])},
+    }
+    sentence = compare_figure(summary, "test_perplexity", "lstm", "transformer")
+    assert sentence == "Test perplexity: the Transformer won, 4.00 against 5.00 (20.0% lower)."
+    summary["lstm"]["train_tokens_per_second"] = Stat.of([300.0])
+    summary["transformer"]["train_tokens_per_second"] = Stat.of([200.0])
+    sentence = compare_figure(summary, "train_tokens_per_second", "transformer", "lstm")
+    assert "the LSTM won, 300 against 200 (50.0% higher)" in sentence
+
+
+def test_reading_says_when_the_gap_is_within_the_seeds_spread(tmp_path):
+    result = make_result(tmp_path, transformer=(5.0, 6.0), lstm=(5.2, 6.2))
+    text = "\n".join(reading(result))
+    assert "within the spread across seeds" in text
+    assert "2 seeds" in text
+
+
+def test_reading_has_caveats_for_one_seed(tmp_path):
+    text = "\n".join(reading(make_result(tmp_path)))
+    assert text.startswith("Under the same budget (100 training steps per model): Test perplexity")
+    assert "one seed" in text and "one corpus (tiny.txt)" in text
+
+
+def test_report_and_results_json_hold_every_figure(tmp_path):
+    result = make_result(tmp_path, transformer=(5.0, 5.5), lstm=(6.0, 6.5))
+    result.plots = {"curves": "validation_perplexity.png"}
+    report = write_report(result, tmp_path / "report.md").read_text()
+    assert "# Transformer vs LSTM" in report
+    assert result.table() in report
+    assert "![curves](validation_perplexity.png)" in report
+    assert "`ab<br>c`" in report and "d\\|e" in report
+    assert "`transformer-seed1`" in report
+
+    data = json.loads(write_results_json(result, tmp_path / "results.json").read_text())
+    assert data["summary"]["lstm"]["test_perplexity"]["mean"] == pytest.approx(6.25)
+    assert data["summary"]["lstm"]["test_perplexity"]["values"] == [6.0, 6.5]
+    assert len(data["runs"]) == 4
+    assert data["runs"][0]["curve"]["validation_perplexity"] == [10.0, 5.5]
+    assert data["samples"][0]["texts"]["lstm"] == "d|e"
+
+
+def test_results_json_writes_missing_figures_as_null(tmp_path):
+    result = make_result(tmp_path)
+    result.runs[0].figures["generation_tokens_per_second"] = float("nan")
+    result.runs[0].figures["flops_per_token"] = np.float32(2.5)
+    data = json.loads(write_results_json(result, tmp_path / "results.json").read_text())
+    assert data["runs"][0]["figures"]["generation_tokens_per_second"] is None
+    assert data["runs"][0]["figures"]["flops_per_token"] == 2.5
+
+
+def test_samples_print_side_by_side():
+    text = format_samples(
+        [{"prompt": "A", "strategy": "top_k", "texts": {"transformer": "xy", "lstm": "zw"}}],
+        ["transformer", "lstm"],
+        width=50,
+    )
+    lines = text.splitlines()
+    assert lines[0] == "Prompt 'A', top_k:"
+    assert lines[1].startswith("TRANSFORMER") and "| LSTM" in lines[1]
+    assert lines[2].startswith("xy") and lines[2].endswith("| zw")
+
+
+# Plots
+
+
+def test_plots_write_png_files(tmp_path):
+    result = make_result(tmp_path, transformer=(5.0, 5.5), lstm=(6.0, 6.5))
+    curves = {kind: [run.curve for run in result.runs_of(kind)] for kind in result.kinds}
+    paths = [
+        plot_validation_curves(curves, tmp_path / "curves.png"),
+        plot_final_figures(result.summary, tmp_path / "final.png"),
+        plot_attention_heatmap(np.tril(np.ones((2, 5, 5))) / 5, list("ab\n d"), tmp_path / "a.png"),
+        plot_attention_heatmap(np.eye(3), ["x", "y", "z"], tmp_path / "one_head.png"),
+    ]
+    for path in paths:
+        assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_attention_heatmap_refuses_non_square_weights(tmp_path):
+    with pytest.raises(ValueError, match=r"`weights` must have shape .* Received: shape=\(2, 3\)"):
+        plot_attention_heatmap(np.ones((2, 3)), ["a", "b"], tmp_path / "a.png")

@@ -1,0 +1,20 @@
+"""LSTM vs Transformer on the same data under one budget: `compare_baselines` and its result.
+
+The lesson is notebooks/06_lstm_vs_transformer.ipynb.
+"""
+
+from tlm.compare.budget import BUDGET_KINDS, Budget
+from tlm.compare.plots import plot_attention_heatmap, plot_final_figures, plot_validation_curves
+from tlm.compare.results import FIGURES, ComparisonResult, ModelRun, Stat
+
+__all__ = [
+    "BUDGET_KINDS",
+    "FIGURES",
+    "Budget",
+    "ComparisonResult",
+    "ModelRun",
+    "Stat",
+    "plot_attention_heatmap",
+    "plot_final_figures",
+    "plot_validation_curves",
+]
