@@ -1,0 +1,169 @@
+"""Tests for tlm.data.tokenizers: every kind, save/load, the TF path and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tlm.data.cleaning import TextCleaner
+from tlm.data.tokenizers import (
+    TOKENIZER_KINDS,
+    CharTokenizer,
+    Tokenizer,
+    build_tokenizer,
+    load_tokenizer,
+)
+
+ENGLISH = (
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
+    "All:\nSpeak, speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n"
+)
+CHINESE = "春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少？\n"
+TEXT = (ENGLISH + CHINESE) * 3
+
+
+@pytest.fixture(scope="module")
+def char_tokenizer():
+    return build_tokenizer("char", TEXT)
+
+
+def test_kinds():
+    assert TOKENIZER_KINDS == ("char", "word", "wordpiece", "sentencepiece", "bpe")
+
+
+def test_char_vocabulary_is_reserved_then_sorted_code_points(char_tokenizer):
+    vocabulary = char_tokenizer.vocabulary
+    assert vocabulary[:2] == ["[PAD]", "[UNK]"]
+    assert vocabulary[2:] == sorted(set(TextCleaner()(TEXT)))
+    assert char_tokenizer.vocabulary_size == len(vocabulary)
+    assert (char_tokenizer.pad_id, char_tokenizer.unk_id) == (0, 1)
+    assert char_tokenizer.kind == "char"
+    assert isinstance(char_tokenizer, Tokenizer)
+
+
+def test_char_is_code_points_not_bytes(char_tokenizer):
+    ids = char_tokenizer.encode("春眠")
+    assert ids.dtype == np.int32 and ids.shape == (2,)
+    assert [char_tokenizer.id_to_token(i) for i in ids] == ["春", "眠"]
+    assert char_tokenizer.token_to_id("春") == ids[0]
+
+
+def test_char_round_trip_and_unknown_characters(char_tokenizer):
+    text = "Before we proceed,\n花落知多少"
+    assert char_tokenizer.decode(char_tokenizer.encode(text)) == text
+    ids = char_tokenizer.encode("Zebra 🦓")
+    assert ids[0] == char_tokenizer.unk_id and ids[-1] == char_tokenizer.unk_id
+    assert char_tokenizer.decode(ids).endswith(" [UNK]")
+
+
+def test_char_encode_cleans_first():
+    tokenizer = build_tokenizer("char", "abc", lowercase=True)
+    assert tokenizer.encode("ＡＢＣ").tolist() == tokenizer.encode("abc").tolist()
+    assert tokenizer.cleaner.lowercase
+
+
+def test_char_vocabulary_size_keeps_most_frequent():
+    tokenizer = build_tokenizer("char", "aaaa bbb cc d", vocabulary_size=5)
+    assert tokenizer.vocabulary == ["[PAD]", "[UNK]", " ", "a", "b"]
+    assert tokenizer.decode(tokenizer.encode("cab")) == "[UNK]ab"
+
+
+def test_decode_skips_padding_and_accepts_tensors(char_tokenizer):
+    ids = char_tokenizer.encode("hear me")
+    padded = np.concatenate([ids, [0, 0, 0]])
+    assert char_tokenizer.decode(padded) == "hear me"
+    assert char_tokenizer.decode(tf.constant(padded)) == "hear me"
+    assert char_tokenizer.decode([]) == ""
+
+
+def test_build_from_iterable_of_texts():
+    tokenizer = build_tokenizer("char", (text for text in ["ab", "", "cd"]))
+    assert tokenizer.vocabulary[2:] == ["a", "b", "c", "d"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(text=st.text(min_size=1, max_size=60))
+def test_char_round_trip_property(text):
+    cleaned = TextCleaner()(text)
+    if not cleaned:
+        return
+    tokenizer = build_tokenizer("char", text)
+    assert tokenizer.decode(tokenizer.encode(text)) == cleaned
+    assert len(tokenizer.encode(text)) == len(cleaned)
+
+
+def test_char_tf_encode_matches_encode_in_tf_data(char_tokenizer):
+    texts = ["Speak, speak.", "夜来风雨声", "", "unknown: Ω"]
+    ragged = char_tokenizer.tf_encode(tf.constant(texts))
+    assert isinstance(ragged, tf.RaggedTensor)
+    for row, text in zip(ragged.to_list(), texts, strict=True):
+        assert row == char_tokenizer.encode(text).tolist()
+    dataset = tf.data.Dataset.from_tensor_slices(texts).map(char_tokenizer.tf_encode)
+    for ids, text in zip(dataset.as_numpy_iterator(), texts, strict=True):
+        assert ids.dtype == np.int32
+        assert ids.tolist() == char_tokenizer.encode(text).tolist()
+
+
+def test_as_layer(char_tokenizer):
+    layer = char_tokenizer.as_layer()
+    ids = layer(tf.constant(["Speak", "声"]))
+    assert ids.to_list() == [
+        char_tokenizer.encode("Speak").tolist(),
+        [char_tokenizer.token_to_id("声")],
+    ]
+
+
+def test_char_save_and_load(tmp_path, char_tokenizer):
+    char_tokenizer.save(tmp_path / "tok")
+    files = sorted(p.name for p in (tmp_path / "tok").iterdir())
+    assert files == ["tokenizer.json", "vocabulary.json"]
+    config = json.loads((tmp_path / "tok" / "tokenizer.json").read_text())
+    assert config["kind"] == "char"
+    loaded = load_tokenizer(tmp_path / "tok")
+    assert isinstance(loaded, CharTokenizer)
+    assert loaded.vocabulary == char_tokenizer.vocabulary
+    assert loaded.cleaner == char_tokenizer.cleaner
+    assert loaded.encode(TEXT).tolist() == char_tokenizer.encode(TEXT).tolist()
+
+
+# -- bad input -------------------------------------------------------------------------------
+def test_unknown_kind_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"`kind` must be one of \('char', 'word'.*kind='bytes'"):
+        build_tokenizer("bytes", "abc")
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, -5, 2.5])
+def test_vocabulary_size_too_small_for_reserved_tokens(size):
+    with pytest.raises(ValueError, match=r"`vocabulary_size` must be an integer of at least 3"):
+        build_tokenizer("char", "abc", vocabulary_size=size)
+
+
+@pytest.mark.parametrize("texts", ["", [], ["", ""]])
+def test_empty_texts(texts):
+    with pytest.raises(ValueError, match="`texts` must contain some text"):
+        build_tokenizer("char", texts)
+
+
+def test_bad_cleaning_argument():
+    with pytest.raises(TypeError):
+        build_tokenizer("char", "abc", lowercas=True)
+
+
+def test_load_from_folder_that_is_not_a_tokenizer(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        load_tokenizer(tmp_path / "missing")
+    with pytest.raises(ValueError, match="`directory` is not a saved tokenizer"):
+        load_tokenizer(tmp_path)
+    (tmp_path / "tokenizer.json").write_text('{"something": "else"}')
+    with pytest.raises(ValueError, match="`directory` is not a saved tokenizer"):
+        load_tokenizer(tmp_path)
+
+
+def test_decode_rejects_ids_out_of_range(char_tokenizer):
+    with pytest.raises(ValueError, match=r"`ids` must be in \[0, \d+\)"):
+        char_tokenizer.decode([2, 10_000])
+    with pytest.raises(ValueError, match="`token` is not in the vocabulary"):
+        char_tokenizer.token_to_id("not a token")
