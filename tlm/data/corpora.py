@@ -295,7 +295,11 @@ def fetch_tiny_shakespeare(*, url=None, sha256=None, cache_dir=None):
 
     url = url or TINY_SHAKESPEARE_URL
     sha256 = sha256 or TINY_SHAKESPEARE_SHA256
-    options = dict(cache_dir=cache_dir, cache_subdir="datasets")
+    if cache_dir is None:
+        cache_dir = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    # Keras falls back to /tmp/.keras when the folder is not writable, which a missing one isn't.
+    os.makedirs(cache_dir, exist_ok=True)
+    options = dict(cache_dir=os.fspath(cache_dir), cache_subdir="datasets")
     try:
         # Keras re-downloads a stale cached copy, and checks the new one.
         path = keras.utils.get_file(
