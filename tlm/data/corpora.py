@@ -211,7 +211,8 @@ def markdown_to_play_text(markdown):
             speaker = f"{prefix} {name}" if prefix else name
             prefix, after_heading = "", False
             continue
-        line = _INLINE_DIRECTION.sub("", line)
+        if "]" in line:  # cheap test first: the regex is the slow part of the conversion
+            line = _INLINE_DIRECTION.sub("", line)
         if not line:
             continue
         if line[0] in "_*":  # a stage direction of its own
@@ -233,7 +234,7 @@ def markdown_to_play_text(markdown):
             flush()
             speaker = line
             continue
-        speech.append(_ESCAPE.sub(r"\1", line))
+        speech.append(_ESCAPE.sub(r"\1", line) if "\\" in line else line)
     flush()
     return "\n\n".join(speeches) + "\n"
 
