@@ -167,3 +167,137 @@ def test_decode_rejects_ids_out_of_range(char_tokenizer):
         char_tokenizer.decode([2, 10_000])
     with pytest.raises(ValueError, match="`token` is not in the vocabulary"):
         char_tokenizer.token_to_id("not a token")
+
+
+# -- every kind ------------------------------------------------------------------------------
+SMALL_SIZES = {"char": None, "word": 60, "wordpiece": 80, "sentencepiece": 400, "bpe": 400}
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    return {kind: build_tokenizer(kind, TEXT, SMALL_SIZES[kind]) for kind in TOKENIZER_KINDS}
+
+
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+def test_every_kind_shares_the_interface(tokenizers, kind):
+    tokenizer = tokenizers[kind]
+    assert tokenizer.kind == kind
+    assert tokenizer.vocabulary[:2] == ["[PAD]", "[UNK]"]
+    assert tokenizer.token_to_id("[UNK]") == tokenizer.unk_id == 1
+    assert tokenizer.id_to_token(0) == "[PAD]"
+    if SMALL_SIZES[kind]:
+        assert tokenizer.vocabulary_size <= SMALL_SIZES[kind]
+    ids = tokenizer.encode(ENGLISH)
+    assert ids.dtype == np.int32 and ids.ndim == 1 and len(ids) > 0
+    assert ids.min() >= 0 and ids.max() < tokenizer.vocabulary_size
+
+
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+def test_every_kind_tf_encode_equals_encode(tokenizers, kind):
+    tokenizer = tokenizers[kind]
+    texts = [ENGLISH, CHINESE, "", "Zebra  🦓 unseen\twords!\n"]
+    ragged = tokenizer.tf_encode(tf.constant(texts))
+    for row, text in zip(ragged.to_list(), texts, strict=True):
+        assert row == tokenizer.encode(text).tolist()
+    scalar = tokenizer.tf_encode(tf.constant(texts[0]))
+    assert scalar.numpy().tolist() == tokenizer.encode(texts[0]).tolist()
+    dataset = tf.data.Dataset.from_tensor_slices(texts).map(tokenizer.tf_encode)
+    for ids, text in zip(dataset.as_numpy_iterator(), texts, strict=True):
+        assert ids.tolist() == tokenizer.encode(text).tolist()
+
+
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+def test_every_kind_save_and_load(tmp_path, tokenizers, kind):
+    tokenizer = tokenizers[kind]
+    tokenizer.save(tmp_path)
+    loaded = load_tokenizer(tmp_path)
+    assert type(loaded) is type(tokenizer)
+    assert loaded.vocabulary == tokenizer.vocabulary
+    assert loaded.cleaner == tokenizer.cleaner
+    assert loaded.encode(TEXT).tolist() == tokenizer.encode(TEXT).tolist()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_word_splits_punctuation_cjk_and_newlines(tokenizers):
+    tokenizer = tokenizers["word"]
+    tokens = [tokenizer.id_to_token(i) for i in tokenizer.encode("Speak, speak.\n花落")]
+    assert tokens == ["Speak", ",", "speak", ".", "\n", "花", "落"]
+
+
+def test_word_unknown_words_are_lost_to_unk(tokenizers):
+    tokenizer = tokenizers["word"]
+    ids = tokenizer.encode("Speak, zebra.\nAll:")
+    assert ids.tolist().count(tokenizer.unk_id) == 1
+    assert tokenizer.decode(ids) == "Speak, [UNK].\nAll:"
+    assert tokenizer.encode(tokenizer.decode(ids)).tolist() == ids.tolist()
+
+
+def test_word_keeps_apostrophes_and_joins_with_documented_spacing():
+    tokenizer = build_tokenizer("word", "'Tis ( well-beloved ) , don't you know ?")
+    ids = tokenizer.encode("'Tis ( well-beloved ) , don't you know ?")
+    assert tokenizer.id_to_token(ids[0]) == "'Tis"
+    assert tokenizer.decode(ids) == "'Tis (well-beloved), don't you know?"
+
+
+def test_word_vocabulary_keeps_most_frequent():
+    tokenizer = build_tokenizer("word", "a a a b b c", vocabulary_size=4)
+    assert tokenizer.vocabulary == ["[PAD]", "[UNK]", "a", "b"]
+
+
+def test_wordpiece_keeps_newlines_and_merges_pieces(tokenizers):
+    tokenizer = tokenizers["wordpiece"]
+    assert tokenizer.token_to_id("\n") == 2
+    ids = tokenizer.encode("Speak, speak.\n\nAll:")
+    assert tokenizer.decode(ids) == "Speak, speak.\n\nAll:"
+    assert any(tokenizer.id_to_token(i).startswith("##") for i in tokenizer.encode(ENGLISH))
+
+
+@pytest.mark.parametrize("kind", ["sentencepiece", "bpe"])
+def test_sentencepiece_round_trips_whitespace_newlines_and_unseen_characters(tokenizers, kind):
+    tokenizer = tokenizers[kind]
+    text = " Speak,\n\n  speak 🦓 Ω\t\n夜来"
+    assert tokenizer.decode(tokenizer.encode(text)) == TextCleaner()(text)
+    assert tokenizer.unk_id not in tokenizer.encode(text).tolist()
+    assert tokenizer.token_to_id("\n") == 2
+
+
+@pytest.mark.parametrize("kind", ["sentencepiece", "bpe"])
+def test_sentencepiece_vocabulary_size_minimum(kind):
+    with pytest.raises(ValueError, match="`vocabulary_size` must be an integer of at least 260"):
+        build_tokenizer(kind, "abc", vocabulary_size=259)
+
+
+# -- properties on arbitrary Unicode ---------------------------------------------------------
+unicode_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="▁"),
+    min_size=1,
+    max_size=40,
+)
+
+
+@pytest.mark.parametrize("kind", ["sentencepiece", "bpe"])
+@settings(max_examples=15, deadline=None)
+@given(text=unicode_text)
+def test_subword_round_trip_property(tokenizers, kind, text):
+    tokenizer = tokenizers[kind]
+    assert tokenizer.decode(tokenizer.encode(text)) == TextCleaner()(text)
+
+
+@pytest.mark.parametrize("kind", ["word", "wordpiece"])
+@settings(max_examples=20, deadline=None)
+@given(text=unicode_text)
+def test_word_level_ids_are_stable_property(tokenizers, kind, text):
+    tokenizer = tokenizers[kind]
+    ids = tokenizer.encode(text)
+    assert tokenizer.encode(tokenizer.decode(ids)).tolist() == ids.tolist()
+
+
+@settings(max_examples=15, deadline=None)
+@given(text=unicode_text)
+def test_word_trained_on_text_has_no_unknowns_property(text):
+    if not TextCleaner()(text).strip():
+        return
+    tokenizer = build_tokenizer("word", text)
+    ids = tokenizer.encode(text)
+    assert tokenizer.unk_id not in ids.tolist()
+    assert tokenizer.encode(tokenizer.decode(ids)).tolist() == ids.tolist()

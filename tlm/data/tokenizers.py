@@ -21,12 +21,16 @@ Saved tokenizers are plain files: `tokenizer.json` (kind, cleaning and settings)
 `vocabulary.json` (a JSON list of tokens) or `sentencepiece.model` (the SentencePiece proto).
 """
 
+import collections
+import io
 import json
 import os
 
 import keras
 import numpy as np
+import sentencepiece
 import tensorflow as tf
+import tensorflow_text as tf_text
 
 from tlm.data.cleaning import TextCleaner
 
@@ -262,7 +266,364 @@ def _read_vocabulary(directory):
         return json.load(file)
 
 
-_CLASSES = {"char": CharTokenizer}
+# -- word level ------------------------------------------------------------------------------
+# RE2 patterns shared by training, `encode` and `tf_encode`. A word is a run of letters, marks,
+# digits, "_" and apostrophes ("don't", "o'er" stay whole); each punctuation or symbol character
+# is a token; each Han / kana character is a token (Chinese and Japanese have no spaces, as in
+# BERT's basic tokenizer); "\n" is a token (line layout matters to a language model); other
+# whitespace only separates tokens. A literal "[UNK]" (what `decode` writes) stays one token.
+_WORD_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
+_WORD_KEEP = r"\[UNK\]|\n|" + _WORD_CJK + r"|[^\pL\pM\pN_'’\s\p{Z}]"
+_WORD_SPLIT = _WORD_KEEP + r"|[\s\p{Z}]"
+_WORD_CHARACTERS = r"[\pL\pM\pN_'’]+"
+# Spacing rules used by `decode` (word and wordpiece): no space before closing punctuation or
+# after opening punctuation, none around "-", "/", "\n" and CJK characters; one space otherwise.
+_NO_SPACE_BEFORE = set(".,;:!?)]}%…»”’-/")
+_NO_SPACE_AFTER = set("([{¿¡«“‘-/")
+
+
+def _split_words(strings, split_pattern, keep_pattern):
+    """regex_split of a string tensor of any rank; a scalar gives a 1-D tensor of tokens."""
+    if strings.shape.rank == 0:
+        return tf_text.regex_split(strings[tf.newaxis], split_pattern, keep_pattern)[0]
+    return tf_text.regex_split(strings, split_pattern, keep_pattern)
+
+
+class _WordJoiner:
+    r"""Joins word-level tokens back into text with the documented spacing rules.
+
+    Spaces are left out only next to tokens the splitter always separates ("\n", CJK
+    characters, punctuation), so `encode(decode(encode(s))) == encode(s)` holds.
+    """
+
+    def __init__(self, vocabulary, cjk_pattern):
+        tokens = tf.constant(vocabulary)
+        self._is_cjk = tf.strings.regex_full_match(tokens, cjk_pattern).numpy()
+        self._is_word = tf.strings.regex_full_match(tokens, _WORD_CHARACTERS).numpy()
+
+    def no_space_between(self, previous, token, previous_id, token_id):
+        if previous == "\n" or token == "\n":
+            return True
+        if self._is_cjk[previous_id] or self._is_cjk[token_id]:
+            return True
+        if token in _NO_SPACE_BEFORE or previous in _NO_SPACE_AFTER:
+            return not (self._is_word[previous_id] and self._is_word[token_id])
+        return False
+
+    def join(self, tokens, ids):
+        pieces = []
+        for i, (token, id) in enumerate(zip(tokens, ids, strict=True)):
+            if i and not self.no_space_between(tokens[i - 1], token, ids[i - 1], id):
+                pieces.append(" ")
+            pieces.append(token)
+        return "".join(pieces)
+
+
+class _VocabularyTokenizer(Tokenizer):
+    """Shared parts of the kinds whose state is a vocabulary list (word, wordpiece)."""
+
+    def __init__(self, vocabulary, cleaner=None):
+        super().__init__(cleaner)
+        vocabulary = list(vocabulary)
+        _check_vocabulary(vocabulary)
+        self._vocabulary = vocabulary
+        self._lookup = None
+
+    def _table(self):
+        # Created once, eagerly, even when first called while tracing a tf.data function.
+        if self._lookup is None:
+            with tf.init_scope():
+                self._lookup = tf.lookup.StaticHashTable(
+                    tf.lookup.KeyValueTensorInitializer(
+                        tf.constant(self._vocabulary),
+                        tf.range(len(self._vocabulary), dtype=tf.int32),
+                    ),
+                    default_value=self.unk_id,
+                )
+        return self._lookup
+
+    @classmethod
+    def _from_files(cls, directory, config, cleaner):
+        return cls(_read_vocabulary(directory), cleaner=cleaner)
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size}
+
+
+class WordTokenizer(_VocabularyTokenizer):
+    r"""One token per word, punctuation character, CJK character or newline.
+
+    Splitting (RE2 via `tensorflow_text.regex_split`, the same op in `encode` and `tf_encode`):
+    words are runs of letters, marks, digits, "_" and apostrophes; every other non-space
+    character is its own token; each Han / kana character is a token; "\n" is a token; spaces
+    and tabs only separate. The vocabulary keeps the `vocabulary_size - 2` most frequent tokens
+    (ties alphabetical); every other token is `unk_id`, decoded as "[UNK]": that is the
+    word-level loss.
+
+    `decode` joins tokens with one space, except: none before `.,;:!?)]}%…»”’`, none after
+    `([{¿¡«“‘`, none around "-", "/", "\n" or CJK characters. So `decode` does not restore the
+    original spacing ("a , b" -> "a, b"), but ids are stable: `encode(decode(encode(s))) ==
+    encode(s)`.
+
+    Args:
+        vocabulary: list of tokens starting with "[PAD]", "[UNK]".
+        cleaner: the `TextCleaner` used by `encode`.
+
+    Example:
+
+    >>> tokenizer = build_tokenizer("word", "To be, or not to be:\nthat is the question.")
+    >>> tokenizer.decode(tokenizer.encode("To be, or not to sleep."))
+    'To be, or not to [UNK].'
+    """
+
+    kind = "word"
+
+    def __init__(self, vocabulary, cleaner=None):
+        super().__init__(vocabulary, cleaner)
+        self._joiner = _WordJoiner(self._vocabulary, _WORD_CJK)
+
+    @staticmethod
+    def _split(strings):
+        return _split_words(strings, _WORD_SPLIT, _WORD_KEEP)
+
+    @classmethod
+    def train(cls, texts, vocabulary_size, cleaner):
+        counts = collections.Counter()
+        for text in texts:
+            counts.update(cls._split(cleaner.clean_tensor(tf.constant(text))).numpy().tolist())
+        counts.pop(UNK_TOKEN.encode(), None)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        words = [word.decode("utf-8") for word, _ in ranked]
+        return cls([*RESERVED_TOKENS, *words[: vocabulary_size - len(RESERVED_TOKENS)]], cleaner)
+
+    def _encode_clean(self, text):
+        index = self._token_index()
+        words = self._split(tf.constant(text)).numpy().tolist()
+        return [index.get(word.decode("utf-8"), self.unk_id) for word in words]
+
+    def _tf_encode_clean(self, strings):
+        return self._table().lookup(self._split(strings))
+
+    def _decode_ids(self, ids):
+        return self._joiner.join([self._vocabulary[i] for i in ids], ids)
+
+
+# -- subword: WordPiece ----------------------------------------------------------------------
+_NEWLINE = "\n"
+_WORDPIECE_RESERVED = (*RESERVED_TOKENS, _NEWLINE)
+
+
+class WordPieceTokenizer(_VocabularyTokenizer):
+    r"""BERT's WordPiece: words split into the longest known pieces ("##" marks a continuation).
+
+    Trained with `keras_hub.tokenizers.compute_word_piece_vocabulary` and run with
+    `keras_hub.tokenizers.WordPieceTokenizer` (a Keras layer of TF ops, so `encode` and
+    `tf_encode` are the same op). Pre-tokenization is keras_hub's: split on whitespace and
+    punctuation, each CJK character its own word; "\n" is kept as a reserved token (id 2) so
+    line layout survives. A word with no spelling in pieces becomes "[UNK]". `decode` merges
+    "##" pieces and joins words with the word kind's spacing rules, so as with words the exact
+    spacing is not restored but `encode(decode(encode(s))) == encode(s)`.
+
+    Args:
+        vocabulary: list of tokens: "[PAD]", "[UNK]", "\n", then pieces.
+        cleaner: the `TextCleaner` used by `encode`.
+    """
+
+    kind = "wordpiece"
+
+    def __init__(self, vocabulary, cleaner=None):
+        super().__init__(vocabulary, cleaner)
+        # keras_hub is imported here, not at the top: importing it loads every model it ships.
+        import keras_hub
+        from keras_hub.src.tokenizers.word_piece_tokenizer import CJK_REGEX
+
+        self._layer = keras_hub.tokenizers.WordPieceTokenizer(
+            vocabulary=self._vocabulary,
+            lowercase=False,
+            strip_accents=False,
+            split=True,
+            split_on_cjk=True,
+            oov_token=UNK_TOKEN,
+            special_tokens=[_NEWLINE, UNK_TOKEN],
+            special_tokens_in_strings=True,
+            dtype="int32",
+        )
+        self._joiner = _WordJoiner(self._vocabulary, CJK_REGEX)
+
+    @classmethod
+    def train(cls, texts, vocabulary_size, cleaner):
+        import keras_hub
+
+        cleaned = tf.data.Dataset.from_tensor_slices([cleaner(text) for text in texts])
+        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+            cleaned,
+            vocabulary_size,
+            lowercase=False,
+            strip_accents=False,
+            split=True,
+            split_on_cjk=True,
+            reserved_tokens=list(_WORDPIECE_RESERVED),
+        )
+        return cls(vocabulary, cleaner)
+
+    def _encode_clean(self, text):
+        return np.asarray(self._layer(tf.constant(text)))
+
+    def _tf_encode_clean(self, strings):
+        ids = self._layer(strings)
+        if isinstance(ids, (tf.Tensor, tf.RaggedTensor)):
+            return ids
+        # Called eagerly, keras_hub layers hand back numpy arrays and lists: make them tensors.
+        if strings.shape.rank == 0:
+            return tf.constant(ids, dtype=tf.int32, shape=[len(ids)])
+        return tf.ragged.constant(ids, dtype=tf.int32, ragged_rank=1)
+
+    def _decode_ids(self, ids):
+        words, word_ids = [], []
+        for id in ids.tolist():
+            token = self._vocabulary[id]
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+            else:
+                words.append(token)
+                word_ids.append(id)
+        return self._joiner.join(words, word_ids)
+
+
+# -- subword: SentencePiece (unigram) and BPE ------------------------------------------------
+SENTENCEPIECE_FILE = "sentencepiece.model"
+# [PAD], [UNK], "\n" and the 256 byte pieces, plus at least one learned piece.
+_SENTENCEPIECE_MINIMUM = len(RESERVED_TOKENS) + 1 + 256 + 1
+
+
+class SentencePieceTokenizer(Tokenizer):
+    r"""SentencePiece unigram model, set up so that text round-trips exactly.
+
+    Trained with the `sentencepiece` package: no normalisation of its own (the `TextCleaner`
+    did that), whitespace kept as is (no collapsing, no dummy prefix), "\n" a piece of its own
+    (id 2), and byte fallback, so a character never seen in training is spelled in UTF-8 byte
+    pieces instead of becoming "[UNK]". Hence `decode(encode(s)) == cleaner(s)` for any `s`,
+    except that U+2581 "▁" (SentencePiece's space marker) decodes as a space. The vocabulary
+    holds 259 fixed entries ("[PAD]", "[UNK]", "\n", 256 bytes), so `vocabulary_size` is at
+    least 260; on a small text the trainer may learn fewer pieces than asked.
+    `tf_encode` runs the same model with `tensorflow_text.SentencepieceTokenizer`.
+
+    Args:
+        proto: the serialized SentencePiece model (bytes).
+        cleaner: the `TextCleaner` used by `encode`.
+    """
+
+    kind = "sentencepiece"
+    model_type = "unigram"
+
+    def __init__(self, proto, cleaner=None):
+        super().__init__(cleaner)
+        self._proto = bytes(proto)
+        self._processor = sentencepiece.SentencePieceProcessor(model_proto=self._proto)
+        self._vocabulary = [
+            self._processor.id_to_piece(i) for i in range(self._processor.get_piece_size())
+        ]
+        if self._vocabulary[:2] != list(RESERVED_TOKENS):
+            raise ValueError(
+                f"`proto` must reserve ids 0 and 1 for {list(RESERVED_TOKENS)}. "
+                f"Received: a model whose first pieces are {self._vocabulary[:2]}"
+            )
+        self._tf_tokenizer = None
+
+    @classmethod
+    def train(cls, texts, vocabulary_size, cleaner):
+        # One training sentence per line: "\n" is a user-defined piece, never inside another.
+        lines = [line for text in texts for line in cleaner(text).split("\n") if line]
+        if not lines:
+            lines = [" "]
+        model = io.BytesIO()
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=iter(lines),
+                model_writer=model,
+                model_type=cls.model_type,
+                vocab_size=vocabulary_size,
+                hard_vocab_limit=False,
+                pad_id=0,
+                unk_id=1,
+                bos_id=-1,
+                eos_id=-1,
+                pad_piece=PAD_TOKEN,
+                unk_piece=UNK_TOKEN,
+                user_defined_symbols=[_NEWLINE],
+                byte_fallback=True,
+                normalization_rule_name="identity",
+                remove_extra_whitespaces=False,
+                add_dummy_prefix=False,
+                allow_whitespace_only_pieces=True,
+                character_coverage=0.9995,
+                max_sentence_length=1 << 20,
+                num_threads=os.cpu_count() or 1,
+                minloglevel=2,
+            )
+        except RuntimeError as error:
+            raise ValueError(
+                f"SentencePiece could not train a vocabulary of this size: {error}. "
+                f"Received: vocabulary_size={vocabulary_size}"
+            ) from error
+        return cls(model.getvalue(), cleaner)
+
+    def _encode_clean(self, text):
+        return self._processor.encode(text)
+
+    def _tf_encode_clean(self, strings):
+        if self._tf_tokenizer is None:
+            with tf.init_scope():
+                self._tf_tokenizer = tf_text.SentencepieceTokenizer(
+                    model=self._proto, out_type=tf.int32
+                )
+        return self._tf_tokenizer.tokenize(strings)
+
+    def _decode_ids(self, ids):
+        return self._processor.decode(ids.tolist())
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "model_type": self.model_type,
+            "vocabulary_size": self.vocabulary_size,
+        }
+
+    def _save_assets(self, directory):
+        temporary = os.path.join(directory, SENTENCEPIECE_FILE + ".tmp")
+        with open(temporary, "wb") as file:
+            file.write(self._proto)
+        os.replace(temporary, os.path.join(directory, SENTENCEPIECE_FILE))
+
+    @classmethod
+    def _from_files(cls, directory, config, cleaner):
+        with open(os.path.join(directory, SENTENCEPIECE_FILE), "rb") as file:
+            return cls(file.read(), cleaner=cleaner)
+
+
+class BPETokenizer(SentencePieceTokenizer):
+    r"""Byte-pair encoding, trained by SentencePiece in BPE mode (keras_hub has no BPE
+    trainer). Same settings and promises as `SentencePieceTokenizer`: exact round trip with
+    byte fallback, "\n" a piece, `vocabulary_size` at least 260.
+
+    Example:
+
+    >>> tokenizer = build_tokenizer("bpe", "low lower lowest\n" * 20, vocabulary_size=270)
+    >>> tokenizer.decode(tokenizer.encode(" slow\n\nlow 🦉"))
+    ' slow\n\nlow 🦉'
+    """
+
+    kind = "bpe"
+    model_type = "bpe"
+
+
+_CLASSES = {
+    "char": CharTokenizer,
+    "word": WordTokenizer,
+    "wordpiece": WordPieceTokenizer,
+    "sentencepiece": SentencePieceTokenizer,
+    "bpe": BPETokenizer,
+}
 
 
 def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
@@ -292,7 +653,7 @@ def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
     ):
         raise ValueError(
             f"`vocabulary_size` must be an integer of at least {minimum} for kind={kind!r} "
-            f"(the reserved tokens {list(RESERVED_TOKENS)} plus at least one learned token). "
+            "(its reserved tokens plus at least one learned token). "
             f"Received: vocabulary_size={vocabulary_size!r}"
         )
     texts = [texts] if isinstance(texts, str) else list(texts)
@@ -307,6 +668,10 @@ def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
 
 
 def _minimum_vocabulary_size(kind):
+    if kind in ("sentencepiece", "bpe"):
+        return _SENTENCEPIECE_MINIMUM
+    if kind == "wordpiece":
+        return len(_WORDPIECE_RESERVED) + 1
     return len(RESERVED_TOKENS) + 1
 
 
