@@ -196,6 +196,13 @@ def test_download_with_wrong_checksum_is_removed_with_a_clear_error(local_server
     assert not (cache / "datasets" / "tinyshakespeare.txt").exists()
 
 
+def test_failed_download_says_how_to_work_offline(local_server, tmp_path):
+    _, base = local_server
+    with pytest.raises(FileNotFoundError, match=r"could not be downloaded from .*TLM_DATA_DIR"):
+        corpora.fetch_tiny_shakespeare(url=f"{base}/missing.txt", cache_dir=tmp_path / "keras")
+    assert not (tmp_path / "keras" / "datasets" / "tinyshakespeare.txt").exists()
+
+
 def test_load_corpus_downloads_tiny_shakespeare_into_the_keras_cache(
     local_server, tmp_path, monkeypatch
 ):

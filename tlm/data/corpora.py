@@ -282,7 +282,7 @@ def fetch_tiny_shakespeare(*, url=None, sha256=None, cache_dir=None):
 
     The file is verified against `sha256` after the download, and a cached copy is verified on
     every call; a copy that does not match is removed and a ValueError names the file, the
-    expected and the received hash.
+    expected and the received hash. A failed download (offline) raises FileNotFoundError.
 
     Args:
         url: where to download from; defaults to `TINY_SHAKESPEARE_URL` (char-rnn on GitHub).
@@ -311,6 +311,13 @@ def fetch_tiny_shakespeare(*, url=None, sha256=None, cache_dir=None):
     except ValueError:
         # Keras leaves a corrupted download in place; find it (no download: it exists) to remove.
         path = keras.utils.get_file(TINY_SHAKESPEARE_FILE, url, **options)
+    except Exception as error:  # Keras raises a bare Exception when the fetch fails (offline)
+        if "URL fetch failure" not in str(error):
+            raise
+        raise FileNotFoundError(
+            f"Tiny Shakespeare is not in $TLM_DATA_DIR and could not be downloaded from {url} "
+            f"({error}). Set TLM_DATA_DIR to a folder holding {TINY_SHAKESPEARE_FILE}."
+        ) from None
     received = _sha256(path)
     if received != sha256:
         os.remove(path)
