@@ -1,0 +1,143 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tlm import evaluation
+from tlm.training import (
+    BestModelCheckpoint,
+    PerplexityCallback,
+    TerminateOnNaN,
+    TextGenerationCallback,
+    ThroughputCallback,
+    TimeBudget,
+)
+
+VOCABULARY_SIZE = 6
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((None,), dtype="int32"),
+            keras.layers.Embedding(VOCABULARY_SIZE, 8),
+            keras.layers.Dense(VOCABULARY_SIZE),
+        ]
+    )
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _dataset(num_examples=10, batch_size=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, VOCABULARY_SIZE, (num_examples, 5)).astype("int32")
+    y = np.roll(x, -1, axis=1)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)  # batches 4, 4, 2
+
+
+def test_perplexity_callback_logs_exact_validation_figures():
+    model, data = _tiny_model(), _dataset()
+    callback = PerplexityCallback(data, characters_per_token=2.0)
+    history = model.fit(data, epochs=2, verbose=0, callbacks=[callback])
+    expected = evaluation.evaluate(model, data, characters_per_token=2.0)
+    assert history.history["val_perplexity"][-1] == pytest.approx(expected["perplexity"])
+    assert history.history["val_loss"][-1] == pytest.approx(math.log(expected["perplexity"]))
+    assert history.history["val_bits_per_character"][-1] == pytest.approx(
+        expected["bits_per_token"] / 2.0
+    )
+
+
+def test_perplexity_callback_every_n_steps_keeps_a_step_history():
+    model, data = _tiny_model(), _dataset()
+    callback = PerplexityCallback(data, every_n_steps=2)
+    model.fit(data.repeat(), epochs=1, steps_per_epoch=6, verbose=0, callbacks=[callback])
+    assert [step for step, _ in callback.step_history] == [2, 4, 6]
+    assert all(scores["val_perplexity"] > 1 for _, scores in callback.step_history)
+    with pytest.raises(ValueError, match="`every_n_steps` must be >= 1"):
+        PerplexityCallback(data, every_n_steps=0)
+
+
+def test_throughput_callback_adds_tokens_per_second_and_step_time():
+    model, data = _tiny_model(), _dataset()
+    throughput = ThroughputCallback(tokens_per_step=4 * 5)
+    history = model.fit(data, epochs=2, verbose=0, callbacks=[throughput])
+    assert history.history["tokens_per_second"][-1] > 0
+    assert history.history["step_time"][-1] > 0
+    assert throughput.total_steps == 5  # 6 steps, the first (compiling) one left out
+    assert throughput.tokens_per_second > 0
+
+
+def test_time_budget_stops_training_cleanly_after_the_current_step():
+    model, data = _tiny_model(), _dataset()
+    budget = TimeBudget(seconds=1e-6, verbose=0)
+    validation = PerplexityCallback(data)
+    history = model.fit(
+        data.repeat(), epochs=5, steps_per_epoch=10, verbose=0, callbacks=[budget, validation]
+    )
+    assert budget.stopped
+    assert model.optimizer.iterations.numpy() == 1
+    assert len(history.history["val_perplexity"]) == 1  # the epoch still ended normally
+    with pytest.raises(ValueError, match="`seconds` must be positive"):
+        TimeBudget(0)
+
+
+class _PoisonWeights(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1:
+            weights = self.model.get_weights()
+            weights[0][:] = np.nan
+            self.model.set_weights(weights)
+
+
+def test_a_nan_stops_training_and_never_overwrites_the_saved_model(tmp_path):
+    model, data = _tiny_model(), _dataset()
+    path = str(tmp_path / "model.keras")
+    checkpoint = BestModelCheckpoint(path, monitor="val_perplexity", verbose=0)
+    model.fit(data, epochs=1, verbose=0, callbacks=[PerplexityCallback(data), checkpoint])
+    saved = open(path, "rb").read()
+    good = keras.saving.load_model(path).get_weights()
+    nan_guard = TerminateOnNaN()
+    model.fit(
+        data.repeat(),
+        epochs=3,
+        steps_per_epoch=3,
+        verbose=0,
+        callbacks=[_PoisonWeights(), nan_guard, PerplexityCallback(data), checkpoint],
+    )
+    assert nan_guard.terminated and nan_guard.step == 3 + 3  # poisoned after step 5
+    assert open(path, "rb").read() == saved
+    assert all(np.isfinite(w).all() for w in good)
+
+
+def test_text_generation_callback_samples_with_each_strategy(capsys):
+    import tlm.models
+    from tlm.data.tokenizers import build_tokenizer
+
+    tokenizer = build_tokenizer("char", ["abcab cab"])
+    model = tlm.models.build_model(
+        "lstm", tokenizer.vocabulary_size, embedding_dim=8, hidden_dim=8, num_layers=1
+    )
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ids = tokenizer.encode("abcab cab abcab cab")
+    data = tf.data.Dataset.from_tensors((ids[None, :-1], ids[None, 1:]))
+    callback = TextGenerationCallback(
+        tokenizer,
+        ["ab", "c"],
+        strategies=("greedy", "top_k"),
+        max_new_tokens=4,
+        every_n_epochs=2,
+    )
+    model.fit(data, epochs=2, verbose=0, callbacks=[callback])
+    assert [(s["epoch"], s["strategy"], s["prompt"]) for s in callback.samples] == [
+        (2, "greedy", "ab"),
+        (2, "greedy", "c"),
+        (2, "top_k", "ab"),
+        (2, "top_k", "c"),
+    ]
+    assert all(isinstance(s["text"], str) for s in callback.samples)
+    assert "Samples after epoch 2" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="`every_n_epochs` must be >= 1"):
+        TextGenerationCallback(tokenizer, "a", every_n_epochs=0)
