@@ -66,9 +66,9 @@ def make_result(tmp_path, transformer=(5.0,), lstm=(6.0,), budget=("steps", 100)
 
 
 def test_flops_budget_turns_into_steps_per_model():
-    budget = Budget("flops", 3 * 2e6 * 64 * 10)
-    assert budget.steps_for(forward_flops_per_token=2e6, tokens_per_step=64) == 10
-    assert budget.steps_for(forward_flops_per_token=1e6, tokens_per_step=64) == 20
+    budget = Budget("flops", 6e6 * 64 * 10)
+    assert budget.steps_for(flops_per_token=6e6, tokens_per_step=64) == 10
+    assert budget.steps_for(flops_per_token=3e6, tokens_per_step=64) == 20
 
 
 def test_time_budget_has_no_step_count():
@@ -89,7 +89,7 @@ def test_unknown_budget_kind_is_refused():
 
 def test_flops_budget_below_one_step_is_refused():
     with pytest.raises(ValueError, match="too small for one training step"):
-        Budget("flops", 10).steps_for(forward_flops_per_token=1e6, tokens_per_step=64)
+        Budget("flops", 10).steps_for(flops_per_token=1e6, tokens_per_step=64)
 
 
 # Figures and summary
@@ -153,7 +153,7 @@ def test_reading_says_when_the_gap_is_within_the_seeds_spread(tmp_path):
 
 def test_reading_has_caveats_for_one_seed(tmp_path):
     text = "\n".join(reading(make_result(tmp_path)))
-    assert text.startswith("Under the same budget (100 training steps per model): Test perplexity")
+    assert text.startswith("Under the same budget (100 training steps per model). Test perplexity")
     assert "one seed" in text and "one corpus (tiny.txt)" in text
 
 

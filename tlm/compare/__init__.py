@@ -6,6 +6,7 @@ The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 from tlm.compare.budget import BUDGET_KINDS, Budget
 from tlm.compare.plots import plot_attention_heatmap, plot_final_figures, plot_validation_curves
 from tlm.compare.results import FIGURES, ComparisonResult, ModelRun, Stat
+from tlm.compare.runner import compare_baselines
 
 __all__ = [
     "BUDGET_KINDS",
@@ -14,6 +15,7 @@ __all__ = [
     "ComparisonResult",
     "ModelRun",
     "Stat",
+    "compare_baselines",
     "plot_attention_heatmap",
     "plot_final_figures",
     "plot_validation_curves",

@@ -3,8 +3,8 @@
 A budget of steps gives both models the same number of optimizer steps (and so the same tokens).
 A budget of time gives both the same seconds of training: the faster model sees more text.
 A budget of FLOPs gives both the same training compute: each model gets
-`floor(flops / (training FLOPs per token * tokens per step))` steps, where training costs about
-three times the forward pass (the backward pass costs about twice the forward pass).
+`floor(flops / (training FLOPs per token * tokens per step))` steps, with training FLOPs per
+token from `tlm.models.flops_per_token` (forward plus backward, about 3x the forward pass).
 The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 """
 
@@ -12,9 +12,6 @@ import math
 from dataclasses import dataclass
 
 BUDGET_KINDS = ("steps", "time", "flops")
-
-# Training FLOPs per token are about 3x forward FLOPs: forward (1x) plus backward (2x).
-BACKWARD_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
@@ -28,7 +25,7 @@ class Budget:
 
     Example:
 
-    >>> Budget("flops", 6e9).steps_for(forward_flops_per_token=1e6, tokens_per_step=1000)
+    >>> Budget("flops", 6e9).steps_for(flops_per_token=3e6, tokens_per_step=1000)
     2000
     >>> Budget("steps", 0)
     Traceback (most recent call last):
@@ -64,18 +61,19 @@ class Budget:
         """The time limit in seconds, or None when the budget is not time."""
         return float(self.value) if self.kind == "time" else None
 
-    def steps_for(self, forward_flops_per_token=None, tokens_per_step=None):
+    def steps_for(self, flops_per_token=None, tokens_per_step=None):
         """Training steps for one model, or None for a time budget (train until time is up).
 
         Args:
-            forward_flops_per_token: the model's forward-pass FLOPs per token (flops budget).
-            tokens_per_step: `batch_size * sequence_length` (flops budget).
+            flops_per_token: the model's training FLOPs per token, forward and backward
+                (`tlm.models.flops_per_token(model)`); used by a flops budget.
+            tokens_per_step: `batch_size * sequence_length`; used by a flops budget.
         """
         if self.kind == "steps":
             return int(self.value)
         if self.kind == "time":
             return None
-        per_step = BACKWARD_FACTOR * forward_flops_per_token * tokens_per_step
+        per_step = flops_per_token * tokens_per_step
         steps = math.floor(self.value / per_step)
         if steps < 1:
             raise ValueError(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from tlm.compare.results import FIGURE_BY_KEY, kind_label
 
@@ -75,8 +76,11 @@ def plot_validation_curves(curves, path, title="Validation perplexity"):
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     if any(ax.has_data() for ax in axes) and _positive(axes):
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
         for ax in axes:
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
     figure.suptitle(title)
     return _save(figure, path)
 

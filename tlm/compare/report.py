@@ -82,10 +82,12 @@ def reading(result):
 
     headline = compare_figure(summary, "test_perplexity", first, second)
     if headline:
-        paragraphs.append(f"Under the same budget ({budget}): {headline}")
+        paragraphs.append(f"Under the same budget ({budget}). {headline}")
 
     lines = [compare_figure(summary, key, first, second) for key in SCORES[1:]]
-    paragraphs.extend(f"- {line}" for line in lines if line)
+    lines = [f"- {line}" for line in lines if line]
+    if lines:
+        paragraphs.append("\n".join(lines))
 
     parameters = {k: summary[k].get("parameters") for k in kinds}
     if all(parameters.values()):
@@ -213,8 +215,9 @@ def write_report(result, path):
     parts.append(
         "Each directory is a normal tlm run: `tlm generate DIR` and `tlm evaluate DIR` work on it."
     )
-    for run in result.runs:
-        parts.append(f"- {kind_label(run.kind)}, seed {run.seed}: `{run.run_dir}`")
+    parts.append(
+        "\n".join(f"- {kind_label(r.kind)}, seed {r.seed}: `{r.run_dir}`" for r in result.runs)
+    )
     if result.wall_time == result.wall_time:  # not NaN
         parts.append(f"The whole comparison took {result.wall_time:.0f} s.")
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
