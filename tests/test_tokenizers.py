@@ -301,3 +301,12 @@ def test_word_trained_on_text_has_no_unknowns_property(text):
     ids = tokenizer.encode(text)
     assert tokenizer.unk_id not in ids.tolist()
     assert tokenizer.encode(tokenizer.decode(ids)).tolist() == ids.tolist()
+
+
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+@settings(max_examples=8, deadline=None)
+@given(texts=st.lists(unicode_text, min_size=1, max_size=3))
+def test_tf_encode_equals_encode_property(tokenizers, kind, texts):
+    tokenizer = tokenizers[kind]
+    ragged = tokenizer.tf_encode(tf.constant(texts))
+    assert ragged.to_list() == [tokenizer.encode(text).tolist() for text in texts]
