@@ -1,1 +1,40 @@
-"""tlm.training."""
+"""Training: exact perplexity, callbacks for `model.fit`, schedules, the one-call recipe.
+
+Taught in notebooks/03_lstm_language_model.ipynb and 04_transformer_language_model.ipynb.
+
+    result = tlm.training.train(model, data, epochs=5, out="runs/char-lstm")
+    run = tlm.training.load_run("runs/char-lstm")
+"""
+
+from tlm.training.batches import count_windows, lm_batches
+from tlm.training.callbacks import (
+    PerplexityCallback,
+    TerminateOnNaN,
+    TextGenerationCallback,
+    ThroughputCallback,
+    TimeBudget,
+)
+from tlm.training.metrics import Perplexity
+from tlm.training.recipe import OPTIMIZERS, TrainResult, make_optimizer, train
+from tlm.training.runs import BestModelCheckpoint, ResumableBackup, Run, load_run
+from tlm.training.schedules import WarmupCosineDecay
+
+__all__ = [
+    "OPTIMIZERS",
+    "BestModelCheckpoint",
+    "Perplexity",
+    "PerplexityCallback",
+    "ResumableBackup",
+    "Run",
+    "TerminateOnNaN",
+    "TextGenerationCallback",
+    "ThroughputCallback",
+    "TimeBudget",
+    "TrainResult",
+    "WarmupCosineDecay",
+    "count_windows",
+    "lm_batches",
+    "load_run",
+    "make_optimizer",
+    "train",
+]
