@@ -147,16 +147,18 @@ def train(
     >>> result = train(model, data, epochs=2, out="runs/tiny")  # doctest: +SKIP
     >>> result.history["val_perplexity"]  # doctest: +SKIP
     """
-    _check_arguments(
-        epochs,
-        steps_per_epoch,
-        optimizer,
-        learning_rate,
-        mixed_precision,
-        clipnorm,
-        global_clipnorm,
-        time_budget,
+    check_arguments(
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        mixed_precision=mixed_precision,
+        clipnorm=clipnorm,
+        global_clipnorm=global_clipnorm,
+        time_budget=time_budget,
     )
+    if isinstance(strategy, str):
+        strategy = _make_strategy(strategy)
     sequence_length, batch_size = int(data.sequence_length), int(data.batch_size)
     stride = stride or sequence_length
     windows = count_windows(len(data.train_ids), sequence_length, stride)
@@ -186,8 +188,6 @@ def train(
         data_seed = existing["training"]["data_seed"]
     else:
         data_seed = random.randrange(2**31)
-    if isinstance(strategy, str):
-        strategy = _make_strategy(strategy)
     model = _prepare_model(model, mixed_precision, strategy, sequence_length)
     pad_id = getattr(data.tokenizer, "pad_id", None)
     with strategy.scope() if strategy else contextlib.nullcontext():
@@ -321,6 +321,7 @@ def train(
             steps_per_epoch=steps,
             callbacks=all_callbacks,
             verbose=verbose,
+            shuffle=False,  # the stream is already shuffled, resumably
         )
         step = int(model.optimizer.iterations.numpy())
         if nan_guard.terminated or (budget and budget.stopped):
@@ -384,16 +385,26 @@ def make_optimizer(
     raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}. Received: optimizer={name!r}")
 
 
-def _check_arguments(
-    epochs,
-    steps_per_epoch,
-    optimizer,
-    learning_rate,
-    mixed_precision,
-    clipnorm,
-    global_clipnorm,
-    time_budget,
+def check_arguments(
+    *,
+    epochs=1,
+    steps_per_epoch=None,
+    optimizer="adamw",
+    learning_rate=1e-3,
+    mixed_precision=None,
+    clipnorm=None,
+    global_clipnorm=None,
+    time_budget=None,
 ):
+    """Raise ValueError for a bad training setting (before any data or model work).
+
+    Example:
+
+    >>> check_arguments(epochs=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `epochs` must be an integer >= 1. Received: epochs=0
+    """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"`epochs` must be an integer >= 1. Received: epochs={epochs!r}")
     if steps_per_epoch is not None and steps_per_epoch < 1:

@@ -84,6 +84,7 @@ def check_run_directory(out, model):
 
     A missing or empty folder starts a new run. A folder holding a tlm run of the same model
     (same kind and config, instance names aside) is resumed. Anything else is an error.
+    `model=None` checks only that an existing folder is a tlm run.
     """
     if not os.path.exists(out) or (os.path.isdir(out) and not os.listdir(out)):
         return None
@@ -93,6 +94,8 @@ def check_run_directory(out, model):
             "`out` exists and is not a tlm run directory (it has no config.json with "
             f'"tlm_run"). Choose a new folder. Received: out={out!r}'
         )
+    if model is None:
+        return config
     saved, current = _comparable(config.get("model", {})), _comparable(model_description(model))
     if saved != current:
         differences = sorted(
