@@ -215,3 +215,169 @@ def test_plots_write_png_files(tmp_path):
 def test_attention_heatmap_refuses_non_square_weights(tmp_path):
     with pytest.raises(ValueError, match=r"`weights` must have shape .* Received: shape=\(2, 3\)"):
         plot_attention_heatmap(np.ones((2, 3)), ["a", "b"], tmp_path / "a.png")
+
+
+# compare_baselines: bad input is refused before any work, and nothing is written
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    speakers = ("KING", "QUEEN", "LORD")
+    lines = []
+    for i in range(300):
+        lines += [f"{speakers[i % 3]}:", "my lord, the night is fair and the day is good.", ""]
+    path = tmp_path / "tiny.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+TINY = dict(
+    budget="steps",
+    budget_value=2,
+    sequence_length=16,
+    batch_size=4,
+    max_eval_batches=2,
+    max_new_tokens=4,
+    prompts=["KING:"],
+    verbose=0,
+)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"models": ["transformer", "gru"]}, "Unknown model kind: .* Received: 'gru'"),
+        ({"presets": {"rnn": "tiny"}}, "Unknown model kind: .* Received: 'rnn'"),
+        (
+            {"preset": "huge"},
+            "Unknown preset for the transformer model: .* Received: preset='huge'",
+        ),
+        (
+            {"presets": {"lstm": "big"}},
+            "Unknown preset for the lstm model: .* Received: preset='big'",
+        ),
+        (
+            {"budget_value": 0},
+            r"`budget_value` must be a number greater than 0. Received: budget_va",
+        ),
+        ({"budget": "time", "budget_value": -5}, "`budget_value` must be a number greater than 0"),
+        ({"budget": "epochs"}, "`budget` must be one of 'steps', 'time', 'flops'"),
+        ({"seeds": 0}, "`seeds` must be an integer of at least 1. Received: seeds=0"),
+        ({"seeds": [1, 1]}, "`seeds` must be a number or a list of distinct integers"),
+        ({"tokenizer": "morse"}, "`tokenizer` must be one of .* Received: tokenizer='morse'"),
+        ({"sequence_length": 0}, "`sequence_length` must be an integer of at least 1"),
+        ({"prompts": [""]}, "`prompts` must be a list of non-empty strings"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(tmp_path, tiny_corpus, arguments, message):
+    from tlm.compare import compare_baselines
+
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=message):
+        compare_baselines(tiny_corpus, **{**TINY, "out": out, **arguments})
+    assert not out.exists()
+
+
+def test_corpus_too_small_for_the_context_is_refused(tmp_path):
+    from tlm.compare import compare_baselines
+
+    corpus = tmp_path / "small.txt"
+    corpus.write_text("\n".join(["To be, or not to be."] * 40), encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"has \d+ tokens, fewer than sequence_length \+ 1"):
+        compare_baselines(corpus, **{**TINY, "sequence_length": 64, "out": out})
+    assert not out.exists()
+
+
+def test_output_directory_that_is_a_file_is_refused(tmp_path, tiny_corpus):
+    from tlm.compare import compare_baselines
+
+    out = tmp_path / "results.txt"
+    out.write_text("keep me")
+    with pytest.raises(ValueError, match="`out` must be a directory, but a file of that name"):
+        compare_baselines(tiny_corpus, **{**TINY, "out": out})
+    assert out.read_text() == "keep me"
+
+
+def test_non_empty_output_directory_is_refused(tmp_path, tiny_corpus):
+    from tlm.compare import compare_baselines
+
+    (tmp_path / "old.md").write_text("earlier results")
+    with pytest.raises(ValueError, match="`out` must be a new or empty directory"):
+        compare_baselines(tiny_corpus, **{**TINY, "out": tmp_path})
+
+
+def test_flops_budget_too_small_for_one_step_is_refused(tmp_path, tiny_corpus):
+    from tlm.compare import compare_baselines
+
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="`budget_value` is too small for one training step"):
+        compare_baselines(
+            tiny_corpus, **{**TINY, "budget": "flops", "budget_value": 1e3, "out": out}
+        )
+    assert not out.exists()
+
+
+# Training plan and the time-budget schedule
+
+
+def test_step_plan_gives_about_a_dozen_evaluations():
+    from tlm.compare.fitting import plan_steps, plan_time
+
+    assert plan_steps(2000) == (10, 200)
+    assert plan_steps(30) == (10, 3)
+    assert plan_steps(3) == (3, 1)
+    epochs, steps_per_epoch = plan_time(seconds=100, step_time=0.1)
+    assert steps_per_epoch == 83 and epochs * steps_per_epoch >= 3 * 1000
+
+
+def test_budget_fraction_decay_follows_the_time_used():
+    from tlm.compare.fitting import BudgetFractionDecay
+
+    schedule = BudgetFractionDecay(1e-2, warmup_steps=10, min_learning_rate=1e-3)
+    assert float(schedule(0)) == pytest.approx(1e-2 / 11)
+    assert float(schedule(50)) == pytest.approx(1e-2)
+    schedule.fraction.assign(1.0)
+    assert float(schedule(50)) == pytest.approx(1e-3)
+    schedule.fraction.assign(0.5)
+    assert float(schedule(50)) == pytest.approx(5.5e-3)
+    assert BudgetFractionDecay.from_config(schedule.get_config()).learning_rate == 1e-2
+
+
+# A whole comparison, tiny
+
+
+def test_compare_baselines_trains_both_models_and_writes_everything(tmp_path, tiny_corpus):
+    from tlm.compare import compare_baselines
+    from tlm.training import load_run
+
+    out = tmp_path / "compare"
+    result = compare_baselines(tiny_corpus, **{**TINY, "out": out})
+
+    assert result.kinds == ["transformer", "lstm"]
+    for run in result.runs:
+        assert run.figures["steps"] == 2
+        assert run.figures["tokens_seen"] == 2 * 16 * 4
+        assert run.figures["test_perplexity"] > 1
+        assert run.figures["generation_tokens_per_second"] > 0
+        assert len(run.curve["validation_perplexity"]) == 2
+        assert load_run(run.run_dir).tokenizer.vocabulary_size > 3  # a normal tlm run
+    parameters = [run.figures["parameters"] for run in result.runs]
+    assert abs(parameters[0] - parameters[1]) / parameters[0] < 0.05
+
+    for name in (
+        "report.md",
+        "results.json",
+        "validation_perplexity.png",
+        "final_figures.png",
+        "attention.png",
+    ):
+        assert (out / name).is_file(), name
+    assert (out / "attention.png").read_bytes()[:8] == PNG_MAGIC
+    report = (out / "report.md").read_text()
+    assert result.table() in report and "## Samples" in report and "| `KING:` |" in report
+    data = json.loads((out / "results.json").read_text())
+    assert data["settings"]["budget"] == {"kind": "steps", "value": 2}
+    assert set(data["summary"]) == {"transformer", "lstm"}
+    assert [s["strategy"] for s in data["samples"]] == ["greedy", "top_k"]
+    assert set(data["samples"][0]["texts"]) == {"transformer", "lstm"}

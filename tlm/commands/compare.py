@@ -5,6 +5,7 @@ TensorFlow is imported inside `run`, so `tlm --help` stays instant.
 """
 
 import argparse
+import os
 
 DESCRIPTION = """\
 Train an LSTM and a decoder-only Transformer of about the same size on the same corpus, with
@@ -153,8 +154,10 @@ def add_parser(subparsers):
 
 
 def run(args):
+    # TensorFlow's C++ info lines would bury the progress bars; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tlm.compare import compare_baselines
-    from tlm.compare.report import format_samples
+    from tlm.compare.report import format_samples, reading
 
     if args.seeds < 1:
         raise ValueError(f"`--seeds` must be at least 1. Received: --seeds={args.seeds}")
@@ -188,8 +191,6 @@ def run(args):
     print()
     print(result.table())
     print()
-    from tlm.compare.report import reading
-
     for paragraph in reading(result):
         print(paragraph)
     if result.samples:

@@ -103,17 +103,24 @@ class CurveRecorder(keras.callbacks.Callback):
 
 
 def plan_steps(total_steps, points=CURVE_POINTS):
-    """`(epochs, steps_per_epoch)` for a known step count: about `points` evaluations.
+    """`(epochs, steps_per_epoch)` for a known step count, with about `points` evaluations.
 
-    `epochs * steps_per_epoch == total_steps` up to fewer than `epochs` steps.
+    Prefers a number of epochs that divides `total_steps` (so exactly `total_steps` are trained)
+    between `points / 2` and `2 * points`; otherwise `points` epochs, dropping fewer than
+    `points` steps at the end.
 
     Example:
 
-    >>> plan_steps(1000), plan_steps(5)
-    ((12, 83), (5, 1))
+    >>> plan_steps(1000), plan_steps(30), plan_steps(997), plan_steps(5)
+    ((10, 100), (10, 3), (12, 83), (5, 1))
     """
-    epochs = max(1, min(points, total_steps))
-    return epochs, max(1, total_steps // epochs)
+    if total_steps <= points:
+        return max(1, total_steps), 1
+    divisors = [e for e in range(max(1, points // 2), 2 * points + 1) if total_steps % e == 0]
+    if divisors:
+        epochs = min(divisors, key=lambda e: (abs(e - points), e))
+        return epochs, total_steps // epochs
+    return points, total_steps // points
 
 
 def plan_time(seconds, step_time, points=CURVE_POINTS):

@@ -6,6 +6,7 @@ small comparison. The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 """
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -116,6 +117,7 @@ def reading(result):
         "ranking can change with more training",
         f"one corpus ({settings.get('corpus', '?')}) and one tokenizer "
         f"({settings.get('tokenizer', '?')})",
+        "the same learning rate and schedule for both, not tuned for either",
     ]
     if len(result.seeds) < 2:
         caveats.append("one seed, so there is no estimate of the spread (run with `--seeds 3`)")
@@ -141,8 +143,8 @@ def _markdown_cell(text):
     return f"`{text}`" if text and "`" not in text else text
 
 
-def format_samples(samples, kinds, width=100):
-    """The samples side by side in columns for the terminal."""
+def format_samples(samples, kinds, width=100, max_lines=12):
+    """The samples side by side in columns for the terminal (runs of blank lines squeezed)."""
     if not samples:
         return ""
     column = max(20, (width - 3 * (len(kinds) - 1)) // max(1, len(kinds)))
@@ -151,10 +153,13 @@ def format_samples(samples, kinds, width=100):
         title = f"Prompt {sample['prompt']!r}, {sample['strategy']}:"
         wrapped = []
         for kind in kinds:
-            lines = [kind_label(kind).upper()]
-            for line in sample["texts"].get(kind, "").split("\n"):
+            lines = []
+            text = re.sub(r"\n\s*\n+", "\n\n", sample["texts"].get(kind, ""))
+            for line in text.split("\n"):
                 lines.extend(textwrap.wrap(line, column) or [""])
-            wrapped.append(lines)
+            if len(lines) > max_lines:
+                lines = lines[:max_lines] + ["..."]
+            wrapped.append([kind_label(kind).upper(), *lines])
         height = max(len(lines) for lines in wrapped)
         body = [
             " | ".join(

@@ -10,6 +10,7 @@ The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 import dataclasses
 import os
 import time
+import warnings
 from pathlib import Path
 
 from tlm.compare.budget import Budget
@@ -197,19 +198,23 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         options = dict(warmup_steps=warmup)
 
     curve_data = dataclasses.replace(data, validation=data.validation.take(s.curve_batches))
-    result = train(
-        model,
-        curve_data,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        learning_rate=s.learning_rate,
-        seed=seed,
-        out=os.fspath(run_dir),
-        callbacks=callbacks,
-        data_config={"corpus": s.corpus},
-        verbose=s.verbose,
-        **options,
-    )
+    with warnings.catch_warnings():
+        # `fit` warns that its default shuffle=True is ignored for a dataset; train's stream is
+        # already shuffled, so the warning says nothing to the reader.
+        warnings.filterwarnings("ignore", message=".*shuffle=True. was passed")
+        result = train(
+            model,
+            curve_data,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            learning_rate=s.learning_rate,
+            seed=seed,
+            out=os.fspath(run_dir),
+            callbacks=callbacks,
+            data_config={"corpus": s.corpus},
+            verbose=s.verbose,
+            **options,
+        )
 
     # Measure what `tlm evaluate` and `tlm generate` see: the model saved in the run directory.
     saved = load_run(os.fspath(run_dir)).model

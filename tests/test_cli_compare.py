@@ -1,0 +1,112 @@
+"""Tests of the `tlm compare` command: help, bad input, and the `--quick` smoke run CI relies on."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tlm.cli import main
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--corpus",
+        "--tokenizer",
+        "--preset",
+        "--transformer-preset",
+        "--lstm-preset",
+        "--budget",
+        "--budget-value",
+        "--sequence-length",
+        "--batch-size",
+        "--seeds",
+        "--out",
+        "--quick",
+        "--max-eval-batches",
+    ):
+        assert option in text, option
+    assert "about 10 minutes" in text
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--budget-value", "0"], "`budget_value` must be a number greater than 0"),
+        (["--budget", "time", "--budget-value", "-3"], "`budget_value` must be a number greater"),
+        (["--models", "transformer", "gru"], "Unknown model kind: .* Received: 'gru'"),
+        (["--preset", "huge"], "Unknown preset for the transformer model"),
+        (["--lstm-preset", "big"], "Unknown preset for the lstm model"),
+        (["--seeds", "0"], "`--seeds` must be at least 1. Received: --seeds=0"),
+    ],
+)
+def test_bad_input_exits_with_code_2_and_one_line(tmp_path, capsys, options, message):
+    out = tmp_path / "out"
+    assert main(["compare", "--quick", "--out", str(out), *options]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("tlm compare: error: ")
+    assert len(error.splitlines()) == 1
+    assert re.search(message, error), error
+    assert not out.exists()
+
+
+def test_output_directory_that_is_a_file_exits_with_code_2(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.write_text("not a directory")
+    assert main(["compare", "--quick", "--out", str(out)]) == 2
+    assert "`out` must be a directory, but a file of that name exists" in capsys.readouterr().err
+
+
+def test_corpus_too_small_exits_with_code_2(tmp_path, capsys):
+    corpus = tmp_path / "small.txt"
+    corpus.write_text("\n".join(["To be, or not to be."] * 40), encoding="utf-8")
+    code = main(
+        [
+            "compare",
+            "--corpus",
+            str(corpus),
+            "--sequence-length",
+            "64",
+            "--quiet",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 2
+    assert "fewer than sequence_length + 1" in capsys.readouterr().err
+
+
+def test_quick_comparison_runs_end_to_end_in_a_subprocess(tmp_path):
+    """The CI smoke test: `tlm compare --quick` on the bundled corpus, offline."""
+    out = tmp_path / "quick"
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "tlm", "compare", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    text = completed.stdout
+    assert "| Transformer |" in text and "| LSTM |" in text
+    assert "Test perplexity" in text and "Caveats:" in text
+    assert "Epoch 1/" in text  # Keras progress for each model
+
+    data = json.loads((out / "results.json").read_text())
+    assert data["settings"]["corpus"] == "shakespeare"
+    assert data["settings"]["budget"] == {"kind": "steps", "value": 30}
+    for run in data["runs"]:
+        assert run["figures"]["steps"] == 30
+        assert 1 < run["figures"]["test_perplexity"] < 100
+    for name in ("report.md", "validation_perplexity.png", "final_figures.png", "attention.png"):
+        assert (out / name).is_file(), name
+    for kind in ("transformer", "lstm"):
+        for name in ("model.keras", "config.json", "history.json", "tokenizer"):
+            assert (out / kind / name).exists(), (kind, name)
