@@ -193,6 +193,16 @@ class HistoryWriter(keras.callbacks.Callback):
     Entries for epochs before the current one are kept from the existing file, so a resumed run
     ends with one history covering all its epochs. Adds `epoch` (1-based) and `step` (optimizer
     steps so far). Missing values are written as null.
+
+    Args:
+        directory: the run directory, or None to keep the history in memory only.
+
+    Example:
+
+    >>> writer = HistoryWriter()
+    >>> writer.records = [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5, "val_loss": 1.7}]
+    >>> writer.history
+    {'epoch': [1, 2], 'loss': [2.0, 1.5], 'val_loss': [None, 1.7]}
     """
 
     def __init__(self, directory=None):
@@ -224,6 +234,17 @@ class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     Monitors `val_perplexity` (lower is better) by default. `initial_value_threshold` lets a
     resumed run keep the best model of its earlier epochs.
+
+    Args:
+        filepath: where to save, a `.keras` path.
+        monitor: the logged value to minimise.
+        initial_value_threshold: float or None, the best value so far.
+        **kwargs: passed to `keras.callbacks.ModelCheckpoint`.
+
+    Example:
+
+    >>> BestModelCheckpoint("run/model.keras").monitor
+    'val_perplexity'
     """
 
     def __init__(self, filepath, monitor="val_perplexity", initial_value_threshold=None, **kwargs):
@@ -261,6 +282,11 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     Args:
         backup_dir: folder of the backup.
         save_freq: int steps, or "epoch" for epoch ends only.
+
+    Example:
+
+    >>> backup = ResumableBackup("run/backup", save_freq=100)
+    >>> step = backup.restore(model)  # 0 for a new run  # doctest: +SKIP
     """
 
     def __init__(self, backup_dir, save_freq="epoch"):
