@@ -381,3 +381,36 @@ def test_compare_baselines_trains_both_models_and_writes_everything(tmp_path, ti
     assert set(data["summary"]) == {"transformer", "lstm"}
     assert [s["strategy"] for s in data["samples"]] == ["greedy", "top_k"]
     assert set(data["samples"][0]["texts"]) == {"transformer", "lstm"}
+
+
+@pytest.mark.slow
+def test_time_budget_gives_each_model_the_same_seconds(tmp_path, tiny_corpus):
+    from tlm.compare import compare_baselines
+
+    arguments = {**TINY, "budget": "time", "budget_value": 6, "out": tmp_path / "time"}
+    result = compare_baselines(tiny_corpus, **arguments)
+    for run in result.runs:
+        # The clock stops training after the step that crosses the budget, then evaluates.
+        assert 6 <= run.figures["wall_time"] < 30
+        assert run.figures["steps"] > 1
+        assert run.curve["wall_time"][-1] >= 5.9
+    assert "6 s of training per model" in (tmp_path / "time" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_several_seeds_give_mean_and_spread(tmp_path, tiny_corpus):
+    from tlm.compare import compare_baselines
+
+    result = compare_baselines(tiny_corpus, **{**TINY, "seeds": 2, "out": tmp_path / "seeds"})
+    assert [(run.kind, run.seed) for run in result.runs] == [
+        ("transformer", 0),
+        ("lstm", 0),
+        ("transformer", 1),
+        ("lstm", 1),
+    ]
+    assert (tmp_path / "seeds" / "lstm-seed1" / "model.keras").is_file()
+    stat = result.summary["transformer"]["test_perplexity"]
+    assert len(stat.values) == 2 and stat.std > 0
+    assert " ± " in result.table()
+    data = json.loads((tmp_path / "seeds" / "results.json").read_text())
+    assert len(data["summary"]["lstm"]["test_perplexity"]["values"]) == 2

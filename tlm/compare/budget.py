@@ -86,7 +86,7 @@ class Budget:
         if self.kind == "steps":
             return f"{int(self.value):,} training steps per model"
         if self.kind == "time":
-            return f"{self.value:g} s of training per model"
+            return f"{self.value:g} s of training per model, after compiling"
         return f"{self.value:.3g} training FLOPs per model"
 
     def to_dict(self):

@@ -28,7 +28,7 @@ class BudgetFractionDecay(WarmupCosineDecay):
 
     Linear warm-up over `warmup_steps` optimizer steps, then half a cosine from `learning_rate`
     to `min_learning_rate` as `fraction` goes from 0 to 1. `fraction` is a variable that a
-    `BudgetClock` callback sets from the wall clock before every step, so under a time budget each
+    `BudgetClock` callback sets from the wall clock after every step, so under a time budget each
     model decays over exactly the time it has, whatever its speed.
 
     Args:
@@ -60,28 +60,45 @@ class BudgetFractionDecay(WarmupCosineDecay):
 
 
 class BudgetClock(keras.callbacks.Callback):
-    """Set `schedule.fraction` to the share of `seconds` used, before every training step."""
+    """A time budget that starts after the first (compiling) step, and drives the decay.
 
-    def __init__(self, schedule, seconds):
+    Tracing and XLA compilation take seconds and differ between models; counting them would
+    take training time away from the model that compiles slower. So the clock starts when the
+    first step ends. After every step it sets `schedule.fraction` (when given) to the share of
+    the budget used and, once it is used up, stops training cleanly: Keras ends the epoch
+    normally (validation, checkpoint, history).
+
+    Args:
+        seconds: the budget in seconds of training.
+        schedule: a `BudgetFractionDecay` to drive, or None.
+    """
+
+    def __init__(self, seconds, schedule=None):
         super().__init__()
-        self.schedule = schedule
         self.seconds = float(seconds)
+        self.schedule = schedule
         self.start_time = None
+        self.stopped = False
 
-    def on_train_begin(self, logs=None):
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.monotonic()
         if self.start_time is None:
-            self.start_time = time.monotonic()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        used = (time.monotonic() - self.start_time) / self.seconds
-        self.schedule.fraction.assign(min(used, 1.0))
+            self.start_time = now
+            return
+        used = (now - self.start_time) / self.seconds
+        if self.schedule is not None:
+            self.schedule.fraction.assign(min(used, 1.0))
+        if used >= 1.0:
+            self.model.stop_training = True
+            self.stopped = True
 
 
 class CurveRecorder(keras.callbacks.Callback):
     """Record `(step, wall time, validation perplexity)` at the end of each epoch.
 
     Place it after the callback that adds `val_perplexity` to the logs (`train` does so for its
-    extra callbacks). Wall time counts from the start of training and includes evaluations.
+    extra callbacks). Like `BudgetClock`, wall time counts from the end of the first (compiling)
+    step, and includes the evaluations.
     """
 
     def __init__(self):
@@ -89,7 +106,7 @@ class CurveRecorder(keras.callbacks.Callback):
         self.start_time = None
         self.curve = {"step": [], "wall_time": [], "validation_perplexity": []}
 
-    def on_train_begin(self, logs=None):
+    def on_train_batch_end(self, batch, logs=None):
         if self.start_time is None:
             self.start_time = time.monotonic()
 

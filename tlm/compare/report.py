@@ -29,7 +29,7 @@ def describe_budget(settings):
     if kind == "steps":
         return f"{format_number(value, 0)} training steps per model"
     if kind == "time":
-        return f"{format_number(value, 0)} s of training per model"
+        return f"{format_number(value, 0)} s of training per model, after compiling"
     if kind == "flops":
         return f"{value:.3g} training FLOPs per model"
     return "an unspecified budget"
@@ -204,7 +204,9 @@ def write_report(result, path):
             if result.settings.get("max_eval_batches")
             else "."
         )
-        + " Tokens/s are measured on this machine; generation speed decodes one sequence.",
+        + " Wall time is the whole of training, compilation and validation included; a time"
+        " budget counts from the end of the first (compiling) step. Tokens/s are measured on"
+        " this machine; generation speed is greedy decoding of one sequence after compiling.",
         "## Reading",
         *reading(result),
     ]

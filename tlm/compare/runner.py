@@ -19,6 +19,9 @@ from tlm.compare.settings import resolve_settings
 
 # A sentence of the default corpus for the attention heatmap (other corpora: validation text).
 ATTENTION_TEXT = "To be, or not to be, that is the question:"
+# Keras warns that `fit`'s default shuffle=True is ignored for a dataset; the training stream is
+# shuffled already, so the warning says nothing to the reader.
+_SHUFFLE_WARNING = ".*shuffle=True. was passed"
 
 
 def compare_baselines(
@@ -179,7 +182,9 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
     if budget.kind == "time":
         key = (kind, preset)
         if key not in step_times:
-            step_times[key] = fitting.estimate_step_time(model, data, s.learning_rate)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_SHUFFLE_WARNING)
+                step_times[key] = fitting.estimate_step_time(model, data, s.learning_rate)
         epochs, steps_per_epoch = fitting.plan_time(budget.seconds, step_times[key])
         warmup = min(100, max(1, int(budget.seconds / step_times[key]) // 20))
         schedule = fitting.BudgetFractionDecay(
@@ -189,8 +194,8 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         optimizer.exclude_from_weight_decay(
             var_list=[v for v in model.trainable_variables if len(v.shape) < 2]
         )
-        callbacks.insert(0, fitting.BudgetClock(schedule, budget.seconds))
-        options = dict(optimizer=optimizer, time_budget=budget.seconds)
+        callbacks.insert(0, fitting.BudgetClock(budget.seconds, schedule))
+        options = dict(optimizer=optimizer)
     else:
         steps = budget.steps_for(flops, tokens_per_step)
         epochs, steps_per_epoch = fitting.plan_steps(steps)
@@ -199,9 +204,7 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
 
     curve_data = dataclasses.replace(data, validation=data.validation.take(s.curve_batches))
     with warnings.catch_warnings():
-        # `fit` warns that its default shuffle=True is ignored for a dataset; train's stream is
-        # already shuffled, so the warning says nothing to the reader.
-        warnings.filterwarnings("ignore", message=".*shuffle=True. was passed")
+        warnings.filterwarnings("ignore", message=_SHUFFLE_WARNING)
         result = train(
             model,
             curve_data,
