@@ -1,0 +1,282 @@
+"""The compiled decoding loop shared by the Transformer (key/value cache) and the LSTM (state).
+
+`Decoder` turns prompt token ids into new token ids, a chunk of steps at a time, so text can be
+streamed while each chunk still runs as one compiled `tf.while_loop` (keras_hub's loop is a single
+compiled call and cannot stream). It relies only on the models' incremental-decoding interface:
+`model.context_length`, `model.init_cache(batch_size, max_length)` and
+`model.call_with_cache(token_ids, cache, index) -> (logits, cache)`.
+
+How a batch of prompts of different lengths is decoded (as keras_hub does): the prompts sit
+left-aligned in one `(batch_size, buffer_length)` token buffer, each at its true positions 0, 1,
+...; the loop walks one position at a time from the shortest prompt's end, and a row still inside
+its own prompt copies its prompt token instead of sampling. So every row sees exactly its own
+tokens at their own positions (no padding ever enters the cache), and the cached loop gives the
+tokens of full re-computation. Prompt tokens before the shortest prompt's end are fed in blocks
+of `prefill_length` (one compiled shape for any prompt length).
+
+Past the Transformer's context (`context_length` positions), the window slides: when the cache is
+full, the newest `context_length // 2` tokens are fed again from position 0 into an empty cache,
+and decoding goes on. Text beyond the context is thus conditioned on between half the context
+and the whole of it. Prompts longer than the context keep their last `context_length` tokens.
+The LSTM has no context limit: its state carries everything.
+
+Taught in notebooks/05_text_generation.ipynb.
+"""
+
+import collections
+import weakref
+
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from tlm.generation.samplers import (
+    apply_repetition_penalty,
+    apply_temperature,
+    make_sampler,
+    reset_seed,
+)
+
+
+def _bucket(length, minimum=16):
+    """The next power of two >= `length` (at least `minimum`): few shapes, so few traces."""
+    return max(minimum, 1 << max(0, int(length) - 1).bit_length())
+
+
+class Decoder:
+    """Compiled incremental decoding of one model with one sampling strategy.
+
+    Build one with `get_decoder` (it is reused across calls, so nothing is traced twice for the
+    same shapes), then iterate `decode(...)`.
+
+    Args:
+        model: a tlm language model with the incremental-decoding interface.
+        strategy: `"greedy"`, `"top_k"` or `"top_p"` (see `tlm.generation.samplers`).
+        top_k: top-k cutoff.
+        top_p: nucleus probability.
+        use_cache: `True` decodes with the cache / carried state (one position per step);
+            `False` re-computes the whole window at every step (for checks and benchmarks).
+        jit_compile: compile the loop with XLA.
+        prefill_length: prompt block size fed in one call before the loop.
+
+    Example:
+
+    >>> from tlm.models import TransformerLanguageModel
+    >>> model = TransformerLanguageModel(vocabulary_size=10, sequence_length=16, num_layers=1,
+    ...                                  num_heads=2, hidden_dim=8, intermediate_dim=16)
+    >>> decoder = Decoder(model)
+    >>> for new_ids in decoder.decode([[3, 4, 5], [6]], max_new_tokens=4):
+    ...     pass
+    >>> [len(ids) for ids in new_ids]
+    [4, 4]
+    """
+
+    def __init__(
+        self,
+        model,
+        strategy="greedy",
+        top_k=None,
+        top_p=None,
+        use_cache=True,
+        jit_compile=True,
+        prefill_length=32,
+    ):
+        self._model = weakref.ref(model)  # the decoders cache must not keep models alive
+        self.strategy = strategy
+        self.sampler = make_sampler(strategy, top_k=top_k, top_p=top_p)
+        self.use_cache = use_cache
+        self.jit_compile = jit_compile
+        self.prefill_length = prefill_length
+        self.context_length = model.context_length
+        if self.context_length is not None and self.context_length < 2:
+            raise ValueError(
+                "`model.context_length` must be at least 2 to generate. "
+                f"Received: context_length={self.context_length}"
+            )
+        if not model.built:
+            # Build the weights eagerly: building inside the compiled loop is not allowed.
+            model(np.zeros((1, 1), dtype="int32"))
+        # How many times each compiled function was traced: tests check repeated calls add none.
+        self.tracing_counts = collections.Counter()
+        # The prefill runs once per prompt block or window slide: XLA would only add compile time.
+        self._prefill = tf.function(self._prefill_fn, autograph=False)
+        self._steps = tf.function(self._steps_fn, jit_compile=jit_compile, autograph=False)
+
+    @property
+    def model(self):
+        return self._model()
+
+    # Compiled pieces ------------------------------------------------------------------------
+
+    def _prefill_fn(self, token_ids, cache, index):
+        self.tracing_counts["prefill"] += 1
+        _, cache = self.model.call_with_cache(token_ids, cache, index)
+        return cache
+
+    def _next_logits(self, tokens, cache, index, offset):
+        """Logits `(batch_size, vocabulary_size)` for position `index` (the token to choose)."""
+        if self.use_cache:
+            token = tokens[:, index - 1][:, None]  # (batch_size, 1)
+            logits, cache = self.model.call_with_cache(token, cache, index - 1 - offset)
+            return logits[:, -1, :], cache
+        # Full re-computation of the window, nanoGPT style, one whole forward pass per token.
+        if self.context_length is None:
+            window = tokens  # the LSTM reads everything from the start
+        else:
+            # The placeholder "cache" (0, capacity) carries the window size as a static shape.
+            window = tf.slice(tokens, [0, offset], [-1, cache.shape[1]])
+        logits = self.model(window, training=False)  # (batch_size, window, vocabulary_size)
+        return ops.take(logits, index - 1 - offset, axis=1), cache
+
+    def _steps_fn(self, tokens, cache, index, offset, num_steps, seen, done, constants):
+        self.tracing_counts["steps"] += 1
+        prompt_lengths, limits, temperature, penalty, stop_mask, banned = constants
+
+        def cond(step, tokens, cache, index, seen, done):
+            return tf.logical_and(step < num_steps, tf.logical_not(tf.reduce_all(done)))
+
+        def body(step, tokens, cache, index, seen, done):
+            logits, cache = self._next_logits(tokens, cache, index, offset)
+            logits = apply_repetition_penalty(ops.cast(logits, "float32"), seen, penalty)
+            logits = tf.where(banned, tf.constant(-1e9, logits.dtype), logits)
+            probabilities = ops.softmax(apply_temperature(logits, temperature), axis=-1)
+            sampled = ops.cast(self.sampler.get_next_token(probabilities), "int32")
+            # A row still inside its prompt copies its prompt token instead of sampling.
+            in_prompt = index < prompt_lengths  # (batch_size,)
+            next_token = tf.where(in_prompt, tokens[:, index], sampled)
+            tokens = ops.slice_update(tokens, [0, index], next_token[:, None])
+            seen = tf.maximum(seen, tf.one_hot(next_token, tf.shape(seen)[1], dtype=seen.dtype))
+            stopped = tf.logical_and(tf.logical_not(in_prompt), tf.gather(stop_mask, next_token))
+            done = done | stopped | (index + 1 >= limits)
+            return step + 1, tokens, cache, index + 1, seen, done
+
+        _, tokens, cache, index, seen, done = tf.while_loop(
+            cond, body, (tf.constant(0), tokens, cache, index, seen, done)
+        )
+        return tokens, cache, index, seen, done
+
+    # The Python driver ----------------------------------------------------------------------
+
+    def decode(
+        self,
+        token_ids,
+        max_new_tokens,
+        seed=0,
+        temperature=1.0,
+        repetition_penalty=None,
+        stop_token_ids=(),
+        banned_token_ids=(),
+        chunk_size=None,
+    ):
+        """Decode new tokens after each prompt, yielding after every compiled chunk.
+
+        Args:
+            token_ids: a list of 1-D int sequences (the prompts), each non-empty.
+            max_new_tokens: new tokens per prompt.
+            seed: int seed of the sampler (same seed, same batch -> same tokens).
+            temperature: float > 0.
+            repetition_penalty: float > 0 or `None` (1, no penalty).
+            stop_token_ids: ids that end a row once generated; the loop ends when all rows end.
+            banned_token_ids: ids never generated (`generate` bans the padding id).
+            chunk_size: steps per compiled call; `None` runs as few calls as possible.
+
+        Yields:
+            After each chunk, a list (one per prompt) of int32 arrays: the new token ids so far
+            (at most `max_new_tokens`; a row that generated a stop id ends with it).
+        """
+        model = self.model
+        context = self.context_length
+        # Too long for the Transformer's context: keep the most recent tokens.
+        rows = [np.asarray(ids, dtype="int32")[-context:] if context else ids for ids in token_ids]
+        lengths = np.array([len(ids) for ids in rows], dtype="int32")
+        batch_size, end = len(rows), int(lengths.max()) + max_new_tokens
+        buffer_length = _bucket(end)
+        capacity = min(buffer_length, context) if context else None
+        # Full re-computation slices a whole window from `offset`: leave room after the end.
+        tokens = np.zeros((batch_size, buffer_length + (capacity or 0)), dtype="int32")
+        vocabulary_size = model.vocabulary_size
+        seen = np.zeros((batch_size, vocabulary_size), dtype="float32")
+        for row, ids in enumerate(rows):
+            tokens[row, : len(ids)] = ids
+            seen[row, ids] = 1.0
+        stop_mask = np.zeros((vocabulary_size,), dtype=bool)
+        stop_mask[list(stop_token_ids)] = True
+        banned = np.zeros((vocabulary_size,), dtype=bool)
+        banned[list(banned_token_ids)] = True
+        constants = (
+            tf.constant(lengths),
+            tf.constant(lengths + max_new_tokens),
+            tf.constant(temperature, tf.float32),
+            tf.constant(1.0 if repetition_penalty is None else repetition_penalty, tf.float32),
+            tf.constant(stop_mask),
+            tf.constant(banned),
+        )
+        reset_seed(self.sampler, seed)
+        tokens, seen = tf.constant(tokens), tf.constant(seen)
+        done = tf.zeros((batch_size,), tf.bool)
+
+        # Feed whole prompt blocks first; the loop starts on the token before the shortest end.
+        shortest = int(lengths.min())
+        offset = 0
+        if self.use_cache:
+            cache = model.init_cache(batch_size, capacity)
+            block = self.prefill_length
+            fed = ((shortest - 1) // block) * block
+            for start in range(0, fed, block):
+                cache = self._prefill(tokens[:, start : start + block], cache, tf.constant(start))
+            index = fed + 1
+        else:
+            cache, index = tf.zeros((0, capacity or 0)), shortest
+        while index < end:
+            if capacity is not None and index - 1 - offset >= capacity:
+                # The window is full: keep its newest half and carry on from there.
+                keep = capacity // 2
+                offset = index - 1 - keep
+                if self.use_cache:
+                    cache = model.init_cache(batch_size, capacity)
+                    cache = self._prefill(tokens[:, offset : index - 1], cache, tf.constant(0))
+            room = end - index
+            if capacity is not None:
+                room = min(room, capacity - (index - 1 - offset))
+            num_steps = room if chunk_size is None else min(room, chunk_size)
+            tokens, cache, new_index, seen, done = self._steps(
+                tokens,
+                cache,
+                tf.constant(index),
+                tf.constant(offset),
+                tf.constant(num_steps),
+                seen,
+                done,
+                constants,
+            )
+            index = int(new_index)
+            if index <= shortest:
+                continue  # still copying prompts: nothing new to show
+            values = tokens.numpy()
+            yield [
+                values[row, length : min(index, length + max_new_tokens)]
+                for row, length in enumerate(lengths)
+            ]
+            if bool(tf.reduce_all(done)):
+                return
+
+
+_DECODERS = weakref.WeakKeyDictionary()
+
+
+def get_decoder(model, strategy="greedy", top_k=None, top_p=None, use_cache=True, jit_compile=True):
+    """The `Decoder` for these settings, built once per model and reused (no retracing).
+
+    Example:
+
+    >>> from tlm.models import TransformerLanguageModel
+    >>> model = TransformerLanguageModel(vocabulary_size=10, sequence_length=16, num_layers=1,
+    ...                                  num_heads=2, hidden_dim=8, intermediate_dim=16)
+    >>> get_decoder(model) is get_decoder(model)
+    True
+    """
+    decoders = _DECODERS.setdefault(model, {})
+    key = (strategy, top_k, top_p, use_cache, jit_compile)
+    if key not in decoders:
+        decoders[key] = Decoder(model, strategy, top_k, top_p, use_cache, jit_compile)
+    return decoders[key]
