@@ -191,8 +191,7 @@ def run(args):
     print()
     print(result.table())
     print()
-    for paragraph in reading(result):
-        print(paragraph)
+    print("\n\n".join(reading(result)))
     if result.samples:
         print()
         print(format_samples(result.samples, result.kinds))
