@@ -32,7 +32,12 @@ class TransformerLanguageModel(keras.Model):
     - `call_with_cache(token_ids, cache, index)`: `token_ids` `(batch_size, n)` sit at positions
       `index..index+n-1` (a prompt prefill, or one token); returns float32 logits
       `(batch_size, n, vocabulary_size)` and the updated cache. `index` may be a scalar tensor,
-      so the loop can run inside `tf.function` / `tf.while_loop`.
+      so the loop can run inside `tf.function` / `tf.while_loop`. Keep `index + n <= max_length`:
+      under XLA an out-of-range write is clamped silently rather than raising.
+
+    Speed: on CPU, compile with `jit_compile=True` (XLA fuses the many small ops of a small
+    model); `benchmarks/train_throughput.py` measured about 1.4x the tokens/s of the same model
+    without it, and of an equivalent keras_hub stack.
 
     Args:
         vocabulary_size: number of token ids.
