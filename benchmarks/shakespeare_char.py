@@ -38,7 +38,7 @@ def parse_arguments():
         help="model kinds to run, in order (transformer lstm)",
     )
     parser.add_argument(
-        "--steps-per-execution", type=int, default=25, help="optimizer steps per compiled call (25)"
+        "--steps-per-execution", type=int, default=10, help="optimizer steps per compiled call (10)"
     )
     parser.add_argument("--out", default=None, help="folder for the run directories (none)")
     parser.add_argument("--seed", type=int, default=1337, help="seed (nanoGPT's 1337)")
