@@ -56,6 +56,8 @@ def test_train_then_evaluate_from_the_command_line(corpus_file, tmp_path, capsys
     assert result["bits_per_character"] == pytest.approx(result["bits_per_token"], rel=0.01)
     assert main(["evaluate", out]) == 0
     assert "bits per character:" in capsys.readouterr().out
+    assert main(_train_arguments(corpus_file, out)) == 2
+    assert "`--out` holds a finished run" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -101,12 +101,15 @@ def test_time_budget_stops_the_run_and_keeps_its_backup(tmp_path):
     )
 
 
-def test_mixed_precision_rebuilds_the_model_under_the_policy():
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_rebuilds_the_model_under_the_policy(policy):
     data = _data()
     result = train(
-        _model(data), data, epochs=1, steps_per_epoch=2, mixed_precision="mixed_bfloat16", verbose=0
+        _model(data), data, epochs=1, steps_per_epoch=2, mixed_precision=policy, verbose=0
     )
-    assert result.model.dtype_policy.name == "mixed_bfloat16"
+    assert result.model.dtype_policy.name == policy
+    scaled = isinstance(result.model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (policy == "mixed_float16")  # float16 needs loss scaling, as Keras does
     assert np.isfinite(result.history["val_loss"][0])
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
@@ -146,10 +149,43 @@ def test_an_existing_folder_that_is_not_a_run_is_refused(tmp_path):
     assert os.listdir(tmp_path) == ["notes.txt"]
 
 
-def test_resuming_with_a_different_model_config_is_refused(tmp_path):
+class _PoisonAtStep(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == 4:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+def test_a_nan_stops_the_run_and_keeps_the_last_finite_model_and_backup(tmp_path):
+    data = _data()
+    out = str(tmp_path / "run")
+    result = train(
+        _model(data),
+        data,
+        epochs=3,
+        steps_per_epoch=3,
+        out=out,
+        callbacks=[_PoisonAtStep()],
+        verbose=0,
+    )
+    assert result.stopped == "nan" and result.steps == 5
+    run = load_run(out)
+    assert all(np.isfinite(w).all() for w in run.model.get_weights())
+    metadata = json.load(open(os.path.join(out, "backup", "training_metadata.json")))
+    assert metadata["step"] == 3  # the epoch-1 backup, not the broken weights
+
+
+def test_a_finished_run_is_not_trained_again(tmp_path):
     data = _data()
     out = str(tmp_path / "run")
     train(_model(data), data, epochs=1, steps_per_epoch=1, out=out, verbose=0)
+    with pytest.raises(ValueError, match="`out` holds a finished run"):
+        train(_model(data), data, epochs=1, steps_per_epoch=1, out=out, verbose=0)
+
+
+def test_resuming_with_a_different_model_config_is_refused(tmp_path):
+    data = _data()
+    out = str(tmp_path / "run")
+    train(_model(data), data, epochs=2, steps_per_epoch=2, time_budget=1e-3, out=out, verbose=0)
     other = build_model(
         "transformer",
         data.tokenizer.vocabulary_size,
@@ -184,7 +220,7 @@ class Pause(keras.callbacks.Callback):
 def run(out, callbacks=()):
     result = train(_model(data, seed=1), data, epochs=3, steps_per_epoch=5, seed=0,
                    deterministic=True, backup_every_steps=3, out=out, callbacks=list(callbacks),
-                   verbose=0)
+                   jit_compile=False, verbose=0)
     return result
 
 if mode == "kill":
@@ -249,7 +285,7 @@ data = _data()
 losses = []
 for strategy in (None, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
     result = train(_model(data, seed=2), data, epochs=2, steps_per_epoch=3, seed=0,
-                   strategy=strategy, verbose=0)
+                   strategy=strategy, jit_compile=False, verbose=0)
     losses.append(result.history["loss"] + result.history["val_loss"])
 print("REPLICAS", result.model.distribute_strategy.num_replicas_in_sync)
 print("ONE", *losses[0])

@@ -216,7 +216,11 @@ def run(args):
             f"`--preset` must be one of {tuple(PRESETS)}. Received: preset={args.preset!r}"
         )
     out = args.out or default_out(args)
-    runs.check_run_directory(out, None)
+    if runs.check_run_directory(out, None) and runs.is_finished(out):
+        raise ValueError(
+            "`--out` holds a finished run (it has a model and no backup to resume from). Choose "
+            f"a new folder. Received: out={out!r}"
+        )
     sequence_length = args.sequence_length or PRESETS[args.preset]["transformer"].sequence_length
 
     keras.utils.set_random_seed(args.seed)

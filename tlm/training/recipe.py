@@ -124,7 +124,8 @@ def train(
         mixed_precision: None, "mixed_bfloat16" or "mixed_float16".
         strategy: None, "mirrored", or a `tf.distribute.Strategy`.
         time_budget: seconds or None; training stops cleanly after this wall time.
-        out: run directory or None. An existing run of the same model is resumed.
+        out: run directory or None. An unfinished run of the same model there is resumed
+            from its backup; a finished one is an error.
         backup_every_steps: int or None, back up every this many steps (always at epoch ends).
         evaluate_every_steps: int or None, also evaluate validation every this many steps.
         sample_prompts: str, list of str or None; sample text after epochs with them.
@@ -176,6 +177,11 @@ def train(
             f"{len(validation_ids)} tokens, sequence_length={sequence_length}"
         )
     existing = runs.check_run_directory(out, model) if out else None
+    if existing and runs.is_finished(out):
+        raise ValueError(
+            "`out` holds a finished run (it has a model and no backup to resume from). Choose a "
+            f"new folder. Received: out={out!r}"
+        )
     steps_per_epoch = steps_per_epoch or windows // batch_size
     total_steps = epochs * steps_per_epoch
 

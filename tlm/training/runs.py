@@ -116,6 +116,13 @@ def check_run_directory(out, model):
     return config
 
 
+def is_finished(path):
+    """True when run directory `path` has a saved model and no backup left to resume from."""
+    return os.path.isfile(os.path.join(path, MODEL_FILE)) and not os.path.isdir(
+        os.path.join(path, BACKUP_DIR)
+    )
+
+
 def _lookup(description, key):
     return description["kind"] if key == "kind" else description["config"].get(key)
 
