@@ -96,10 +96,13 @@ def test_same_seed_same_text_and_different_seeds_different_text(kind, models, to
     assert all(len(text) >= 20 for text in first)
 
 
-@pytest.mark.parametrize("kind", ["transformer", "lstm"])
-def test_streamed_pieces_join_to_the_returned_text(kind, models, tokenizer):
+@pytest.mark.parametrize(
+    "kind, sampling",
+    [("transformer", {"strategy": "top_k", "top_k": 8}), ("lstm", {"strategy": "top_p"})],
+)
+def test_streamed_pieces_join_to_the_returned_text(kind, sampling, models, tokenizer):
     model = models[kind]
-    settings = dict(max_new_tokens=40, strategy="top_p", top_p=0.9, seed=3)
+    settings = dict(max_new_tokens=40, seed=3, **sampling)
     pieces = list(generate(model, tokenizer, "to be", stream=True, **settings))
     assert len(pieces) > 1 and all(isinstance(piece, str) for piece in pieces)
     assert "".join(pieces) == generate(model, tokenizer, "to be", **settings)

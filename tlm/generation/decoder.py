@@ -16,9 +16,9 @@ of `prefill_length` (one compiled shape for any prompt length).
 
 Past the Transformer's context (`context_length` positions), the window slides: when the cache is
 full, the newest `context_length // 2` tokens are fed again from position 0 into an empty cache,
-and decoding goes on. Text beyond the context is thus conditioned on between half the context
-and the whole of it. Prompts longer than the context keep their last `context_length` tokens.
-The LSTM has no context limit: its state carries everything.
+and decoding goes on, all inside the compiled loop. Text beyond the context is thus conditioned
+on between half the context and the whole of it. Prompts longer than the context keep their
+last `context_length` tokens. The LSTM has no context limit: its state carries everything.
 
 Taught in notebooks/05_text_generation.ipynb.
 """
@@ -98,7 +98,7 @@ class Decoder:
             model(np.zeros((1, 1), dtype="int32"))
         # How many times each compiled function was traced: tests check repeated calls add none.
         self.tracing_counts = collections.Counter()
-        # The prefill runs once per prompt block or window slide: XLA would only add compile time.
+        # The prefill runs once per block of prompt: XLA would only add compile time.
         self._prefill = tf.function(self._prefill_fn, autograph=False)
         self._steps = tf.function(self._steps_fn, jit_compile=jit_compile, autograph=False)
 
@@ -112,6 +112,26 @@ class Decoder:
         self.tracing_counts["prefill"] += 1
         _, cache = self.model.call_with_cache(token_ids, cache, index)
         return cache
+
+    def _slide(self, tokens, cache, index, offset, capacity):
+        """When the window is full, keep its newest half: `(cache, offset)` for feeding `index-1`.
+
+        Runs inside the compiled loop (a `tf.cond`), so a slide costs one prefill of
+        `capacity // 2` tokens and no trip back to Python.
+        """
+        keep = capacity // 2
+        full = index - 1 - offset >= capacity
+
+        def refill():
+            start = index - 1 - keep
+            cache = self.model.init_cache(tokens.shape[0], capacity)
+            window = tf.slice(tokens, [0, start], [-1, keep])  # (batch_size, keep)
+            _, cache = self.model.call_with_cache(window, cache, 0)
+            return cache, start
+
+        if not self.use_cache:
+            return cache, tf.where(full, index - 1 - keep, offset)
+        return tf.cond(full, refill, lambda: (cache, offset))
 
     def _next_logits(self, tokens, cache, index, offset):
         """Logits `(batch_size, vocabulary_size)` for position `index` (the token to choose)."""
@@ -128,14 +148,16 @@ class Decoder:
         logits = self.model(window, training=False)  # (batch_size, window, vocabulary_size)
         return ops.take(logits, index - 1 - offset, axis=1), cache
 
-    def _steps_fn(self, tokens, cache, index, offset, num_steps, seen, done, constants):
+    def _steps_fn(self, tokens, cache, index, offset, num_steps, seen, done, constants, capacity):
         self.tracing_counts["steps"] += 1
         prompt_lengths, limits, temperature, penalty, stop_mask, banned = constants
 
-        def cond(step, tokens, cache, index, seen, done):
+        def cond(step, tokens, cache, index, offset, seen, done):
             return tf.logical_and(step < num_steps, tf.logical_not(tf.reduce_all(done)))
 
-        def body(step, tokens, cache, index, seen, done):
+        def body(step, tokens, cache, index, offset, seen, done):
+            if capacity is not None:
+                cache, offset = self._slide(tokens, cache, index, offset, capacity)
             logits, cache = self._next_logits(tokens, cache, index, offset)
             logits = apply_repetition_penalty(ops.cast(logits, "float32"), seen, penalty)
             logits = tf.where(banned, tf.constant(-1e9, logits.dtype), logits)
@@ -148,12 +170,12 @@ class Decoder:
             seen = tf.maximum(seen, tf.one_hot(next_token, tf.shape(seen)[1], dtype=seen.dtype))
             stopped = tf.logical_and(tf.logical_not(in_prompt), tf.gather(stop_mask, next_token))
             done = done | stopped | (index + 1 >= limits)
-            return step + 1, tokens, cache, index + 1, seen, done
+            return step + 1, tokens, cache, index + 1, offset, seen, done
 
-        _, tokens, cache, index, seen, done = tf.while_loop(
-            cond, body, (tf.constant(0), tokens, cache, index, seen, done)
+        _, tokens, cache, index, offset, seen, done = tf.while_loop(
+            cond, body, (tf.constant(0), tokens, cache, index, offset, seen, done)
         )
-        return tokens, cache, index, seen, done
+        return tokens, cache, index, offset, seen, done
 
     # The Python driver ----------------------------------------------------------------------
 
@@ -182,7 +204,8 @@ class Decoder:
 
         Yields:
             After each chunk, a list (one per prompt) of int32 arrays: the new token ids so far
-            (at most `max_new_tokens`; a row that generated a stop id ends with it).
+            (at most `max_new_tokens`). A row that generated a stop id goes on until every row
+            has ended; the caller cuts it at the stop.
         """
         model = self.model
         context = self.context_length
@@ -217,7 +240,6 @@ class Decoder:
 
         # Feed whole prompt blocks first; the loop starts on the token before the shortest end.
         shortest = int(lengths.min())
-        offset = 0
         if self.use_cache:
             cache = model.init_cache(batch_size, capacity)
             block = self.prefill_length
@@ -227,27 +249,19 @@ class Decoder:
             index = fed + 1
         else:
             cache, index = tf.zeros((0, capacity or 0)), shortest
+        offset = tf.constant(0)
         while index < end:
-            if capacity is not None and index - 1 - offset >= capacity:
-                # The window is full: keep its newest half and carry on from there.
-                keep = capacity // 2
-                offset = index - 1 - keep
-                if self.use_cache:
-                    cache = model.init_cache(batch_size, capacity)
-                    cache = self._prefill(tokens[:, offset : index - 1], cache, tf.constant(0))
-            room = end - index
-            if capacity is not None:
-                room = min(room, capacity - (index - 1 - offset))
-            num_steps = room if chunk_size is None else min(room, chunk_size)
-            tokens, cache, new_index, seen, done = self._steps(
+            num_steps = end - index if chunk_size is None else min(end - index, chunk_size)
+            tokens, cache, new_index, offset, seen, done = self._steps(
                 tokens,
                 cache,
                 tf.constant(index),
-                tf.constant(offset),
+                offset,
                 tf.constant(num_steps),
                 seen,
                 done,
                 constants,
+                capacity,
             )
             index = int(new_index)
             if index <= shortest:
