@@ -15,11 +15,14 @@ from tlm.training.callbacks import (
     TimeBudget,
 )
 from tlm.training.metrics import Perplexity
-from tlm.training.recipe import OPTIMIZERS, TrainResult, make_optimizer, train
+from tlm.training.optimizers import OPTIMIZERS, make_optimizer
+from tlm.training.placement import MIXED_PRECISION_POLICIES, make_strategy, place_model
+from tlm.training.recipe import TrainResult, check_arguments, train
 from tlm.training.runs import BestModelCheckpoint, ResumableBackup, Run, load_run
 from tlm.training.schedules import WarmupCosineDecay
 
 __all__ = [
+    "MIXED_PRECISION_POLICIES",
     "OPTIMIZERS",
     "BestModelCheckpoint",
     "Perplexity",
@@ -32,9 +35,12 @@ __all__ = [
     "TimeBudget",
     "TrainResult",
     "WarmupCosineDecay",
+    "check_arguments",
     "count_windows",
     "lm_batches",
     "load_run",
     "make_optimizer",
+    "make_strategy",
+    "place_model",
     "train",
 ]

@@ -33,7 +33,6 @@ import shutil
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tlm.training import runs
@@ -48,10 +47,9 @@ from tlm.training.callbacks import (
     weights_are_finite,
 )
 from tlm.training.metrics import Perplexity
+from tlm.training.optimizers import OPTIMIZERS, make_optimizer
+from tlm.training.placement import MIXED_PRECISION_POLICIES, make_strategy, place_model
 from tlm.training.schedules import WarmupCosineDecay
-
-OPTIMIZERS = ("adamw", "adam", "sgd")
-MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
 
 
 @dataclasses.dataclass
@@ -159,7 +157,7 @@ def train(
         time_budget=time_budget,
     )
     if isinstance(strategy, str):
-        strategy = _make_strategy(strategy)
+        strategy = make_strategy(strategy)
     sequence_length, batch_size = int(data.sequence_length), int(data.batch_size)
     stride = stride or sequence_length
     windows = count_windows(len(data.train_ids), sequence_length, stride)
@@ -194,7 +192,7 @@ def train(
         data_seed = existing["training"]["data_seed"]
     else:
         data_seed = random.randrange(2**31)
-    model = _prepare_model(model, mixed_precision, strategy, sequence_length)
+    model = place_model(model, mixed_precision, strategy, sequence_length)
     pad_id = getattr(data.tokenizer, "pad_id", None)
     with strategy.scope() if strategy else contextlib.nullcontext():
         schedule = WarmupCosineDecay(
@@ -350,47 +348,6 @@ def train(
     return TrainResult(model, history, out, wall_time, throughput.tokens_per_second, step, stopped)
 
 
-def make_optimizer(
-    name,
-    learning_rate,
-    *,
-    model=None,
-    weight_decay=0.1,
-    beta_1=0.9,
-    beta_2=0.99,
-    momentum=0.9,
-    clipnorm=None,
-    global_clipnorm=None,
-):
-    """Build the optimizer called `name` ("adamw", "adam" or "sgd").
-
-    AdamW decays only weights with two or more dimensions (matrices and embeddings), not
-    biases or normalisation scales, as nanoGPT does; pass the `model` for that.
-
-    Example:
-
-    >>> make_optimizer("sgd", 0.1, momentum=0.0).__class__.__name__
-    'SGD'
-    """
-    if isinstance(name, keras.optimizers.Optimizer):
-        return name
-    clipping = {"clipnorm": clipnorm, "global_clipnorm": global_clipnorm}
-    if name == "adamw":
-        optimizer = keras.optimizers.AdamW(
-            learning_rate, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2, **clipping
-        )
-        if model is not None:
-            optimizer.exclude_from_weight_decay(
-                var_list=[v for v in model.trainable_variables if len(v.shape) < 2]
-            )
-        return optimizer
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2, **clipping)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, **clipping)
-    raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}. Received: optimizer={name!r}")
-
-
 def check_arguments(
     *,
     epochs=1,
@@ -437,53 +394,6 @@ def check_arguments(
         )
     if time_budget is not None and not time_budget > 0:
         raise ValueError(f"`time_budget` must be positive. Received: time_budget={time_budget}")
-
-
-def _make_strategy(name):
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name in ("default", "none"):
-        return None
-    raise ValueError(
-        f"`strategy` must be 'mirrored', 'default' or a tf.distribute.Strategy. "
-        f"Received: strategy={name!r}"
-    )
-
-
-def _prepare_model(model, policy, strategy, sequence_length):
-    """Build `model`, or a copy under the dtype `policy` / inside `strategy.scope()`."""
-    dummy = np.ones((1, sequence_length), "int32")
-    wrong_policy = policy and model.dtype_policy.name != policy
-    wrong_scope = strategy and getattr(model, "_distribute_strategy", None) is not strategy
-    if not model.built:
-        # Build here, so that a copy starts from the very weights this model would have had.
-        model(dummy)
-    if not (wrong_policy or wrong_scope):
-        return model
-    weights = model.get_weights()
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy or previous)
-    try:
-        with strategy.scope() if strategy else contextlib.nullcontext():
-            copy = type(model).from_config(_without_dtype_policies(model.get_config()))
-            copy(dummy)
-            copy.set_weights(weights)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    return copy
-
-
-def _without_dtype_policies(config):
-    # Saved layer configs pin their float policy; drop it so the global policy applies.
-    if isinstance(config, dict):
-        return {
-            key: _without_dtype_policies(value)
-            for key, value in config.items()
-            if not (key == "dtype" and (isinstance(value, dict) or value in ("float32", None)))
-        }
-    if isinstance(config, list):
-        return [_without_dtype_policies(item) for item in config]
-    return config
 
 
 def _run_config(model, data, settings, data_config):

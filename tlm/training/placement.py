@@ -1,0 +1,95 @@
+"""Where and in which precision a model trains: `tf.distribute` strategies, mixed precision.
+
+A Keras model's variables belong to the strategy scope they were created in, and its layers
+take their dtype policy when they are constructed. `place_model` therefore rebuilds the model
+from its config inside `strategy.scope()` and under the requested policy, and copies the
+weights over, so a model built anywhere can be trained anywhere.
+
+- `tf.distribute.MirroredStrategy()`: every GPU (or listed CPU device) of one machine; each
+  global batch is split across the replicas and the gradients are summed.
+- `tf.distribute.MultiWorkerMirroredStrategy()`: the same over several machines, which find each
+  other through the `TF_CONFIG` environment variable; every worker runs the same `train` call.
+- `tf.distribute.TPUStrategy(resolver)`: after
+  `tf.config.experimental_connect_to_cluster(resolver)` and
+  `tf.tpu.experimental.initialize_tpu_system(resolver)`.
+
+Mixed precision computes in bfloat16 or float16 and keeps float32 variables; with
+`mixed_float16`, `Model.compile` wraps the optimizer in `keras.optimizers.LossScaleOptimizer`.
+"""
+
+import contextlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
+
+
+def make_strategy(name):
+    """The strategy called `name`: "mirrored" -> MirroredStrategy, "default" -> None.
+
+    Example:
+
+    >>> make_strategy("default") is None
+    True
+    """
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name in ("default", "none"):
+        return None
+    raise ValueError(
+        f"`strategy` must be 'mirrored', 'default' or a tf.distribute.Strategy. "
+        f"Received: strategy={name!r}"
+    )
+
+
+def place_model(model, policy=None, strategy=None, sequence_length=8):
+    """Build `model`; return it, or a copy under dtype `policy` inside `strategy.scope()`.
+
+    The copy has the same config and weights. The global dtype policy is restored afterwards.
+
+    Args:
+        model: a Keras model taking int token ids `(batch, sequence_length)`.
+        policy: None or one of `MIXED_PRECISION_POLICIES`.
+        strategy: None or a `tf.distribute.Strategy`.
+        sequence_length: length of the dummy batch that builds the model.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.layers.Embedding(5, 4), keras.layers.Dense(5)])
+    >>> place_model(model, "mixed_bfloat16").dtype_policy.name
+    'mixed_bfloat16'
+    """
+    dummy = np.ones((1, sequence_length), "int32")
+    wrong_policy = policy and model.dtype_policy.name != policy
+    wrong_scope = strategy and getattr(model, "_distribute_strategy", None) is not strategy
+    if not model.built:
+        # Build here, so that a copy starts from the very weights this model would have had.
+        model(dummy)
+    if not (wrong_policy or wrong_scope):
+        return model
+    weights = model.get_weights()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy or previous)
+    try:
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            copy = type(model).from_config(_without_dtype_policies(model.get_config()))
+            copy(dummy)
+            copy.set_weights(weights)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return copy
+
+
+def _without_dtype_policies(config):
+    # Saved layer configs pin their float policy; drop it so the global policy applies.
+    if isinstance(config, dict):
+        return {
+            key: _without_dtype_policies(value)
+            for key, value in config.items()
+            if not (key == "dtype" and (isinstance(value, dict) or value in ("float32", None)))
+        }
+    if isinstance(config, list):
+        return [_without_dtype_policies(item) for item in config]
+    return config
