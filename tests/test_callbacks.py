@@ -56,6 +56,11 @@ def test_perplexity_callback_every_n_steps_keeps_a_step_history():
     model.fit(data.repeat(), epochs=1, steps_per_epoch=6, verbose=0, callbacks=[callback])
     assert [step for step, _ in callback.step_history] == [2, 4, 6]
     assert all(scores["val_perplexity"] > 1 for _, scores in callback.step_history)
+    # With several steps per compiled call, the callback runs when a multiple of N was crossed.
+    model.compile("adam", model.loss, steps_per_execution=4)
+    every_three = PerplexityCallback(data, every_n_steps=3)
+    model.fit(data.repeat(), epochs=1, steps_per_epoch=12, verbose=0, callbacks=[every_three])
+    assert [step for step, _ in every_three.step_history] == [4, 8, 12]  # new optimizer
     with pytest.raises(ValueError, match="`every_n_steps` must be >= 1"):
         PerplexityCallback(data, every_n_steps=0)
 

@@ -99,11 +99,16 @@ class PerplexityCallback(keras.callbacks.Callback):
         result.pop("tokens")
         return {self.prefix + name: value for name, value in result.items()}
 
+    def on_train_begin(self, logs=None):
+        self._last_step = _global_step(self.model)
+
     def on_train_batch_end(self, batch, logs=None):
         if not self.every_n_steps:
             return
         step = _global_step(self.model)
-        if step % self.every_n_steps:
+        # Crossing a multiple of N counts, so `steps_per_execution` > 1 works too.
+        previous, self._last_step = self._last_step, step
+        if step // self.every_n_steps <= previous // self.every_n_steps:
             return
         scores = self.score()
         self.step_history.append((step, scores))

@@ -309,12 +309,17 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         return int(model.optimizer.iterations.numpy())
 
     def on_train_begin(self, logs=None):
-        pass  # `train` restored the state before `fit`, and knows where to resume.
+        # Nothing to load: `train` restored the state before `fit`, and knows where to resume.
+        self._last_step = int(self.model.optimizer.iterations.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
-        if int(self.model.optimizer.iterations.numpy()) % self.save_freq == 0:
+        # With `steps_per_execution` > 1 this runs every few steps: save when a multiple of
+        # `save_freq` was crossed since the last call.
+        step = int(self.model.optimizer.iterations.numpy())
+        previous, self._last_step = self._last_step, step
+        if step // self.save_freq > previous // self.save_freq:
             self._save_model()
 
     def on_epoch_end(self, epoch, logs=None):
