@@ -271,6 +271,8 @@ def train(
             log_dir=log_dir,
         )
     )
+    if verbose:
+        all_callbacks.append(keras.callbacks.ProgbarLogger())  # after validation: shows it
     if sample_prompts:
         all_callbacks.append(
             TextGenerationCallback(
@@ -283,8 +285,6 @@ def train(
                 verbose=1 if verbose else 0,
             )
         )
-    if verbose:
-        all_callbacks.append(keras.callbacks.ProgbarLogger())  # after validation: shows it
     all_callbacks += list(callbacks or []) + [history_writer]
     if out:
         best = [v for v in history_writer.history.get("val_perplexity", []) if v is not None]
