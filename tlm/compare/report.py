@@ -212,6 +212,12 @@ def write_report(result, path):
     ]
     if result.plots:
         parts.append("## Plots")
+        batches = result.settings.get("curve_batches")
+        if batches:
+            parts.append(
+                f"The validation curves score the first {batches} validation batches at each "
+                "point (cheap enough to repeat during training); the table scores the split."
+            )
         for name, plot in result.plots.items():
             parts.append(f"![{name}]({plot})")
     if result.samples:
