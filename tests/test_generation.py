@@ -111,6 +111,19 @@ def test_streamed_pieces_join_to_the_returned_text(kind, sampling, models, token
     assert joined == generate(model, tokenizer, PROMPTS, **settings)
 
 
+def test_word_tokens_are_spaced_after_the_prompt_and_stream_the_same():
+    tokenizer = build_tokenizer("word", TEXT)
+    keras.utils.set_random_seed(0)
+    model = LSTMLanguageModel(
+        tokenizer.vocabulary_size, embedding_dim=8, hidden_dim=8, num_layers=1
+    )
+    settings = dict(max_new_tokens=6, strategy="top_k", top_k=5, seed=0)
+    text = generate(model, tokenizer, "to be", **settings)
+    # Decoded with the prompt as context, then cut: the new words start with their space.
+    assert text.startswith(" ") and len(text.split()) == 6
+    assert "".join(generate(model, tokenizer, "to be", stream=True, **settings)) == text
+
+
 def test_stop_string_spanning_several_tokens(models, tokenizer):
     model = models["transformer"]
     settings = dict(max_new_tokens=40, strategy="top_k", top_k=8, seed=4)
@@ -201,3 +214,13 @@ def test_bad_arguments_raise_before_any_work(kwargs, message, stream, models, to
     arguments = {"prompt": "to be", **kwargs}
     with pytest.raises(ValueError, match=message):
         generate(models["transformer"], tokenizer, stream=stream, **arguments)
+
+
+def test_default_top_k_fits_a_small_vocabulary():
+    tokenizer = build_tokenizer("char", "abc")
+    keras.utils.set_random_seed(0)
+    model = LSTMLanguageModel(
+        tokenizer.vocabulary_size, embedding_dim=4, hidden_dim=4, num_layers=1
+    )
+    assert tokenizer.vocabulary_size < 10
+    assert len(generate(model, tokenizer, "ab", 3, strategy="top_k", seed=0)) >= 3

@@ -9,7 +9,7 @@ import random
 import numpy as np
 
 from tlm.generation.decoder import get_decoder
-from tlm.generation.samplers import check_sampling_arguments
+from tlm.generation.samplers import DEFAULT_TOP_K, check_sampling_arguments
 
 # Steps per compiled call when text must be shown (streaming) or checked (stop strings) early.
 STREAM_CHUNK_SIZE = 16
@@ -40,9 +40,10 @@ def generate(
     Behaviour:
 
     - Strategies: `"greedy"` takes the most likely token; `"top_k"` samples among the `top_k`
-      most likely (default 10); `"top_p"` samples from the smallest set of tokens whose
-      probability reaches `top_p` (default 0.9; `top_k` may cut first). `temperature` divides the
-      logits before sampling (below 1: safer, above 1: more varied; greedy ignores it).
+      most likely (default 10, or the vocabulary size if smaller); `"top_p"` samples from the
+      smallest set of tokens whose probability reaches `top_p` (default 0.9; `top_k` may cut
+      first). `temperature` divides the logits before sampling (below 1: safer, above 1: more
+      varied; greedy ignores it).
       `repetition_penalty` > 1 makes every token already in the prompt or the new text less
       likely (CTRL rule: positive logits divided by it, negative ones multiplied).
     - The same `seed` with the same prompts gives the same text; `seed=None` draws one from
@@ -98,8 +99,10 @@ def generate(
     >>> model = TransformerLanguageModel(tokenizer.vocabulary_size, sequence_length=32,
     ...     num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32)
     >>> text = generate(model, tokenizer, "to be", max_new_tokens=8, strategy="top_k", seed=1)
-    >>> len(text) == 8 and text == generate(model, tokenizer, "to be", max_new_tokens=8,
-    ...                                     strategy="top_k", seed=1)
+    >>> text == generate(model, tokenizer, "to be", max_new_tokens=8, strategy="top_k", seed=1)
+    True
+    >>> pieces = generate(model, tokenizer, "to be", 8, strategy="top_k", seed=1, stream=True)
+    >>> "".join(pieces) == text
     True
     """
     prompts = _check_prompt(prompt)
@@ -138,6 +141,8 @@ def generate(
             stop_token_ids.append(int(ids[0]))
     if chunk_size is None and (stream or len(stop_token_ids) < len(stops)):
         chunk_size = STREAM_CHUNK_SIZE
+    if strategy == "top_k" and top_k is None:
+        top_k = min(DEFAULT_TOP_K, vocabulary_size)
     decoder = get_decoder(model, strategy, top_k, top_p, use_cache, jit_compile)
     settings = dict(
         max_new_tokens=max_new_tokens,

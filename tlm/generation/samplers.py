@@ -152,7 +152,7 @@ def greedy_next_token(logits):
     Example:
 
     >>> import numpy as np
-    >>> greedy_next_token(np.array([[0.1, 2.0, -1.0]], "float32")).tolist()
+    >>> np.asarray(greedy_next_token(np.array([[0.1, 2.0, -1.0]], "float32"))).tolist()
     [1]
     """
     return ops.cast(ops.argmax(logits, axis=-1), "int32")
