@@ -113,8 +113,12 @@ def train(
         min_learning_rate: float, floor of the cosine decay; defaults to learning_rate / 10.
             Equal to `learning_rate` for a constant rate after warm-up.
         warmup_steps: int, linear warm-up steps (`WarmupCosineDecay`).
-        weight_decay, beta_1, beta_2, momentum: optimizer settings.
-        clipnorm, global_clipnorm: gradient clipping per variable / over all gradients.
+        weight_decay: float, AdamW's decoupled weight decay.
+        beta_1: float, Adam's first-moment decay.
+        beta_2: float, Adam's second-moment decay (0.99 as nanoGPT).
+        momentum: float, SGD's momentum.
+        clipnorm: float or None, clip each gradient to this norm.
+        global_clipnorm: float or None, clip all gradients together to this norm.
         stride: int, offset between training windows (default `sequence_length`; 1 samples
             every offset as nanoGPT does).
         seed: int, seeds Keras (dropout, sampling) and the batch order.
@@ -127,7 +131,8 @@ def train(
         backup_every_steps: int or None, back up every this many steps (always at epoch ends).
         evaluate_every_steps: int or None, also evaluate validation every this many steps.
         sample_prompts: str, list of str or None; sample text after epochs with them.
-        sample_every_n_epochs, sample_max_new_tokens: sampling settings.
+        sample_every_n_epochs: int, sample text every this many epochs.
+        sample_max_new_tokens: int, length of each sample in tokens.
         steps_per_execution: int, steps per compiled call (fewer Python round trips).
         jit_compile: "auto", True or False, XLA for the train step.
         data_config: dict merged into config.json's "data" (e.g. the corpus argument).
