@@ -17,7 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 MKDOCS_YML = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
 CONCEPTS = sorted(p.stem for p in (DOCS / "concepts").glob("*.md") if p.stem != "index")
-PACKAGES = ("data", "layers", "models", "generation", "training", "evaluation", "compare")
+PACKAGES = (
+    "data",
+    "layers",
+    "models",
+    "generation",
+    "training",
+    "evaluation",
+    "compare",
+    "plotting",
+)
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -77,11 +87,15 @@ def test_every_concept_page_links_a_tlm_module_and_a_lesson(name):
         assert any(link.endswith(".ipynb") for link in links), f"{name}.md links no notebook"
 
 
-def test_links_to_notebooks_name_the_lessons():
+def test_links_to_notebooks_name_notebooks_of_the_repository():
+    lessons = {path.stem for path in NOTEBOOKS}
+    linked = set()
     for page in DOCS.rglob("*.md"):
         for link in LINK.findall(page.read_text(encoding="utf-8")):
             if link.endswith(".ipynb"):
-                assert Path(link).stem in tlm_docs.LESSONS, f"{page}: unknown lesson {link}"
+                assert Path(link).stem in lessons, f"{page}: unknown lesson {link}"
+                linked.add(Path(link).stem)
+    assert linked == lessons, f"lessons no page links: {lessons - linked}"
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -93,8 +107,32 @@ def test_every_package_has_a_reference_page_in_the_nav(package):
 
 def test_results_page_names_the_command_and_the_machine():
     text = (DOCS / "results.md").read_text(encoding="utf-8")
-    assert "tlm compare" in text
+    for command in (
+        "`tlm compare`",
+        "`python benchmarks/data_pipeline.py`",
+        "`python benchmarks/train_throughput.py`",
+        "`python benchmarks/generation.py`",
+        "`TLM_DATA_DIR=../shared/data python benchmarks/shakespeare_char.py`",
+    ):
+        assert f"Command: {command}" in text
     assert "Machine" in text
+    benchmarks = {path.name for path in (ROOT / "benchmarks").glob("*.py")}
+    assert benchmarks == set(re.findall(r"benchmarks/(\w+\.py)", text))
+
+
+@pytest.mark.parametrize("page", ["getting-started.md", "zh/getting-started.md"])
+def test_getting_started_gives_the_readme_commands(page):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (DOCS / page).read_text(encoding="utf-8")
+    for command in (
+        "python -m pip install -e . && tlm compare",
+        'python -m pip install -e ".[dev,notebooks]" && python -m pytest -q',
+    ):
+        assert f"\n{command}\n" in readme
+        assert f"\n{command}\n" in text
+    for command in ("data describe", "train", "evaluate", "generate", "compare"):
+        assert f"| `tlm {command}" in text
+    assert "tlm compare --quick" in text
 
 
 def test_every_notebook_in_notebooks_goes_into_the_nav(tmp_path):
@@ -116,17 +154,33 @@ def test_every_notebook_in_notebooks_goes_into_the_nav(tmp_path):
 
 def test_every_notebook_of_the_repository_would_be_rendered():
     found = tlm_docs.find_notebooks(ROOT)
-    assert set(found) == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert list(found.values()) == NOTEBOOKS
+    assert len(found) >= 6
+
+
+def test_a_notebook_without_a_heading_is_titled_by_its_name(tmp_path):
+    _notebook(tmp_path / "08_extra_lesson.ipynb", "No heading here.")
+    assert tlm_docs.notebook_title(tmp_path / "08_extra_lesson.ipynb") == "08 extra lesson"
 
 
 def test_nav_without_a_notebooks_section_is_reported():
     assert not tlm_docs.add_notebooks_to_nav([{"Home": "index.md"}], {})
 
 
-def test_module_exists_finds_modules_and_packages():
-    assert tlm_docs.module_exists(ROOT, "tlm.data")  # a package
-    assert tlm_docs.module_exists(ROOT, "tlm.cli")  # a module
-    assert not tlm_docs.module_exists(ROOT, "tlm.no_such_module")
+def test_source_links_map_to_the_package_reference_page():
+    assert tlm_docs.reference_page("data/tokenizers.py") == "reference/data.md"
+    assert tlm_docs.reference_page("evaluation.py") == "reference/evaluation.md"
+    assert tlm_docs.reference_page("generation/") == "reference/generation.md"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_source_link_of_a_notebook_has_a_reference_page(notebook):
+    links = re.findall(r"\]\(\.\./tlm/([^)#\s]+)", notebook.read_text(encoding="utf-8"))
+    assert links, f"{notebook.name} links no tlm module"
+    for link in links:
+        page = tlm_docs.reference_page(link)
+        assert (DOCS / page).is_file(), f"{notebook.name}: ../tlm/{link} has no {page}"
+        assert f" {page}" in MKDOCS_YML
 
 
 def test_doctest_lines_in_docstrings_become_code_blocks():
@@ -158,4 +212,20 @@ def test_docs_build_strictly(tmp_path):
         timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
-    assert (tmp_path / "site" / "zh" / "concepts" / "self-attention" / "index.html").is_file()
+    site = tmp_path / "site"
+    assert (site / "zh" / "concepts" / "self-attention" / "index.html").is_file()
+    for notebook in NOTEBOOKS:
+        html = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
+        assert "../tlm/" not in html, f"{notebook.name}: a source link was not rewritten"
+        assert 'href="../../reference/' in html
+    for package in PACKAGES:
+        html = (site / "reference" / package / "index.html").read_text(encoding="utf-8")
+        module = importlib.import_module(f"tlm.{package}")
+        names = getattr(module, "__all__", None) or [
+            name
+            for name, value in vars(module).items()
+            if callable(value) and getattr(value, "__module__", "") == module.__name__
+        ]
+        assert names
+        for name in names:
+            assert re.search(rf'id="tlm\.{package}\.(\w+\.)?{name}"', html), f"tlm.{package}.{name}"
