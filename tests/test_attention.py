@@ -113,6 +113,20 @@ def test_cached_attention_matches_full_pass(rng, use_formula):
     assert tuple(cache.shape) == (BATCH, 2, TIME + 2, HEADS, HEAD_DIM)
 
 
+def test_cache_of_all_layers_writes_only_the_new_positions_of_its_layer(rng):
+    x = rng.normal(size=(BATCH, TIME, HIDDEN)).astype("float32")
+    layer = CausalSelfAttention(num_heads=HEADS, key_dim=HEAD_DIM)
+    own = np.zeros((BATCH, 2, TIME, HEADS, HEAD_DIM), "float32")
+    expected, own = layer(x[:, :2], cache=own, cache_index=1)
+    shared = np.ones((BATCH, 3, 2, TIME, HEADS, HEAD_DIM), "float32")
+    shared[:, 1] = 0.0
+    output, shared = layer(x[:, :2], cache=shared, cache_index=1, cache_layer=1)
+    np.testing.assert_allclose(output, expected, atol=1e-6)
+    np.testing.assert_allclose(shared[:, 1], own, atol=1e-6)
+    np.testing.assert_array_equal(shared[:, 0], 1.0)  # the other layers are untouched
+    np.testing.assert_array_equal(shared[:, 2], 1.0)
+
+
 def test_cache_without_an_index_is_an_error(rng):
     layer = CausalSelfAttention(num_heads=HEADS, key_dim=HEAD_DIM)
     cache = np.zeros((1, 2, TIME, HEADS, HEAD_DIM), "float32")

@@ -81,6 +81,9 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
       the `n` new positions are written into it at `index` (a Python int or a scalar tensor, so it
       runs inside `tf.function`/`tf.while_loop`), the queries attend to cache positions
       `<= index + i`, and `(output, cache)` is returned. The cache shape never changes.
+      A model passes its cache of all layers, `(batch_size, num_layers, 2, max_length, ...)`,
+      with `cache_layer=i`: only the new positions are written (in place under XLA), so a
+      decoding step costs the same at any cache length and nothing is re-stacked.
     - `return_attention_scores=True` also returns the weights `(batch_size, num_heads, time, keys)`
       for plotting (after the output, before the cache).
 
@@ -129,6 +132,7 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
         inputs,
         cache=None,
         cache_index=None,
+        cache_layer=None,
         return_attention_scores=False,
         training=None,
     ):
@@ -141,11 +145,17 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
         if cache is not None:
             if cache_index is None:
                 raise ValueError("`cache_index` must be given with `cache`. Received: None")
-            start = [0, cache_index, 0, 0]
+            # Write only the new positions: (batch_size, [1,] 2, n, num_heads, key_dim).
+            new_entries = ops.cast(ops.stack((key, value), axis=1), cache.dtype)
+            if cache_layer is None:
+                cache = ops.slice_update(cache, [0, 0, cache_index, 0, 0], new_entries)
+                layer_cache = cache
+            else:
+                start = [0, cache_layer, 0, cache_index, 0, 0]
+                cache = ops.slice_update(cache, start, new_entries[:, None])
+                layer_cache = cache[:, cache_layer]
             # (batch_size, max_length, num_heads, key_dim): the past plus the new positions.
-            key = ops.slice_update(cache[:, 0, ...], start, ops.cast(key, cache.dtype))
-            value = ops.slice_update(cache[:, 1, ...], start, ops.cast(value, cache.dtype))
-            cache = ops.stack((key, value), axis=1)
+            key, value = layer_cache[:, 0, ...], layer_cache[:, 1, ...]
             # Cache slots after the newest position are still zeros: the mask hides them too.
             mask = causal_mask(ops.shape(query)[1], ops.shape(key)[1], cache_index)
 

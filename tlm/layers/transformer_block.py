@@ -23,7 +23,7 @@ class TransformerBlock(keras.layers.Layer):
     sum instead: `x = layer_norm_1(x + dropout(attention(x)))`, and the same for the MLP.
 
     The feed-forward network is `Dense(intermediate_dim, gelu) -> Dense(hidden_dim)`, where
-    `hidden_dim` is the input's last dimension. The `cache`, `cache_index` and
+    `hidden_dim` is the input's last dimension. The `cache`, `cache_index`, `cache_layer` and
     `return_attention_scores` arguments are passed to `CausalSelfAttention`, and the block returns
     what it returns: `x`, or a tuple `(x, [scores], [cache])`.
 
@@ -122,6 +122,7 @@ class TransformerBlock(keras.layers.Layer):
         inputs,
         cache=None,
         cache_index=None,
+        cache_layer=None,
         return_attention_scores=False,
         training=None,
     ):
@@ -131,6 +132,7 @@ class TransformerBlock(keras.layers.Layer):
             attention_input,
             cache=cache,
             cache_index=cache_index,
+            cache_layer=cache_layer,
             return_attention_scores=return_attention_scores,
             training=training,
         )

@@ -229,11 +229,9 @@ class TransformerLanguageModel(keras.Model):
         """
         self._check_length(token_ids, index)
         x = self.embedding(token_ids, start_index=index)
-        layer_caches = []
         for i, block in enumerate(self.blocks):
-            x, layer_cache = block(x, cache=cache[:, i, ...], cache_index=index)
-            layer_caches.append(layer_cache)
-        return self._head(x), ops.stack(layer_caches, axis=1)
+            x, cache = block(x, cache=cache, cache_index=index, cache_layer=i)
+        return self._head(x), cache
 
     def get_config(self):
         config = super().get_config()
