@@ -1,0 +1,146 @@
+"""The `Tokenizer` base class, the reserved tokens and the plain files a tokenizer is saved as.
+
+Every kind (see `tlm.data.tokenizers`) subclasses `Tokenizer`; `build_tokenizer` and
+`load_tokenizer` (in `registry.py`) construct them. Taught in notebooks/01_text_preprocessing.ipynb.
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tlm.data.cleaning import TextCleaner
+from tlm.data.tokenizers.layer import TokenizerLayer
+
+PAD_TOKEN = "[PAD]"
+UNK_TOKEN = "[UNK]"
+RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN)
+# "\n": a reserved token of the wordpiece kind and a user-defined piece of the SentencePiece kinds.
+_NEWLINE = "\n"
+CONFIG_FILE = "tokenizer.json"
+VOCABULARY_FILE = "vocabulary.json"
+_FORMAT = "tlm.tokenizer"
+
+
+class Tokenizer:
+    """Base class: one interface for every kind of tokenizer.
+
+    Subclasses set `kind`, provide `vocabulary`, and implement `_encode_clean` (a cleaned
+    Python str -> int32 array), `_tf_encode_clean` (a cleaned tf string tensor -> ids) and
+    `_decode_ids`. Construct tokenizers with `build_tokenizer` or `load_tokenizer`.
+
+    Args:
+        cleaner: the `TextCleaner` applied by `encode` and `tf_encode`; default
+            `TextCleaner()`.
+    """
+
+    kind = None
+    pad_id = 0
+    unk_id = 1
+
+    def __init__(self, cleaner=None):
+        self.cleaner = cleaner if cleaner is not None else TextCleaner()
+
+    # -- vocabulary --------------------------------------------------------------------------
+    @property
+    def vocabulary(self):
+        """All tokens, `vocabulary[i]` being the token of id `i`."""
+        return list(self._vocabulary)
+
+    @property
+    def vocabulary_size(self):
+        return len(self._vocabulary)
+
+    def id_to_token(self, id):
+        id = int(id)
+        if not 0 <= id < self.vocabulary_size:
+            raise ValueError(f"`id` must be in [0, {self.vocabulary_size}). Received: id={id}")
+        return self._vocabulary[id]
+
+    def token_to_id(self, token):
+        index = self._token_index()
+        if token not in index:
+            raise ValueError(f"`token` is not in the vocabulary. Received: token={token!r}")
+        return index[token]
+
+    def _token_index(self):
+        if getattr(self, "_index", None) is None:
+            self._index = {token: i for i, token in enumerate(self._vocabulary)}
+        return self._index
+
+    # -- encoding ----------------------------------------------------------------------------
+    def encode(self, text):
+        """Clean `text` (a str) and return its token ids, a 1-D int32 numpy array."""
+        if not isinstance(text, str):
+            raise TypeError(f"`text` must be a str. Received: text of type {type(text).__name__}")
+        return np.asarray(self._encode_clean(self.cleaner(text)), dtype=np.int32)
+
+    def decode(self, ids):
+        """Return the text of `ids` (any 1-D integer sequence, array or tensor); skips pad."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocabulary_size):
+            bad = ids[(ids < 0) | (ids >= self.vocabulary_size)][0]
+            raise ValueError(
+                f"`ids` must be in [0, {self.vocabulary_size}). Received: an id of {bad}"
+            )
+        return self._decode_ids(ids[ids != self.pad_id])
+
+    def tf_encode(self, strings):
+        """Clean and tokenize a tf string tensor with TF ops only (works in `tf.data` and
+        `tf.function`). A scalar gives a 1-D int32 tensor; a `[batch]` tensor gives an int32
+        `tf.RaggedTensor` of shape `[batch, None]`. Ids equal `encode`'s."""
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        return self._tf_encode_clean(self.cleaner.clean_tensor(strings))
+
+    def __call__(self, text):
+        return self.encode(text)
+
+    def as_layer(self, **kwargs):
+        """A Keras layer that maps strings to ids with `tf_encode` (for `tf.data` or a model
+        fed strings). The layer is not saved with a model: save the tokenizer beside it."""
+        return TokenizerLayer(self, **kwargs)
+
+    # -- saving ------------------------------------------------------------------------------
+    def get_config(self):
+        return {"kind": self.kind, "cleaner": self.cleaner.get_config()}
+
+    def save(self, directory):
+        """Write the tokenizer as plain files into `directory` (created if missing)."""
+        directory = os.fspath(directory)
+        os.makedirs(directory, exist_ok=True)
+        self._save_assets(directory)
+        config = {"format": _FORMAT, "version": 1, **self.get_config()}
+        _write_text(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=2))
+
+    def _save_assets(self, directory):
+        _write_text(
+            os.path.join(directory, VOCABULARY_FILE),
+            json.dumps(self._vocabulary, ensure_ascii=False, indent=0),
+        )
+
+    def __repr__(self):
+        return f"{type(self).__name__}(vocabulary_size={self.vocabulary_size})"
+
+
+def _write_text(path, text):
+    # Write then rename, so a failure never leaves a half-written file behind.
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, path)
+
+
+def _check_vocabulary(vocabulary):
+    if list(vocabulary[: len(RESERVED_TOKENS)]) != list(RESERVED_TOKENS):
+        raise ValueError(
+            f"`vocabulary` must start with the reserved tokens {list(RESERVED_TOKENS)}. "
+            f"Received: vocabulary[:2]={list(vocabulary[:2])}"
+        )
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ValueError("`vocabulary` must not contain duplicate tokens.")
+
+
+def _read_vocabulary(directory):
+    with open(os.path.join(directory, VOCABULARY_FILE), encoding="utf-8") as file:
+        return json.load(file)

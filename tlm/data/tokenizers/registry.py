@@ -1,0 +1,124 @@
+"""`build_tokenizer` and `load_tokenizer`: make a tokenizer of any kind by name, or from files.
+
+Taught in notebooks/01_text_preprocessing.ipynb.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from tlm.data.cleaning import TextCleaner
+from tlm.data.tokenizers.base import _FORMAT, CONFIG_FILE, RESERVED_TOKENS
+
+TOKENIZER_KINDS = ("char", "word", "wordpiece", "sentencepiece", "bpe")
+# Default `vocabulary_size` per kind. None keeps every character seen (a few dozen for English,
+# a few thousand for Chinese). Word: the 10,000 most frequent words cover ~97% of Shakespeare.
+# Subwords: 4,096 pieces, small enough for a tiny model's embedding and softmax.
+DEFAULT_VOCABULARY_SIZES = {
+    "char": None,
+    "word": 10_000,
+    "wordpiece": 4096,
+    "sentencepiece": 4096,
+    "bpe": 4096,
+}
+
+
+def _classes():
+    # Imported here, not at the top: each kind's module imports `build_tokenizer` (its
+    # docstring example calls it), so importing them from this module's top would be circular.
+    from tlm.data.tokenizers.char import CharTokenizer
+    from tlm.data.tokenizers.sentencepiece import BPETokenizer, SentencePieceTokenizer
+    from tlm.data.tokenizers.word import WordTokenizer
+    from tlm.data.tokenizers.wordpiece import WordPieceTokenizer
+
+    return {
+        "char": CharTokenizer,
+        "word": WordTokenizer,
+        "wordpiece": WordPieceTokenizer,
+        "sentencepiece": SentencePieceTokenizer,
+        "bpe": BPETokenizer,
+    }
+
+
+def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
+    """Train a tokenizer of `kind` on `texts` and return it.
+
+    Args:
+        kind: one of `TOKENIZER_KINDS`: "char", "word", "wordpiece", "sentencepiece", "bpe".
+        texts: the training text, a str or an iterable of str (e.g. a corpus's train split).
+        vocabulary_size: the largest vocabulary, reserved tokens included; default
+            `DEFAULT_VOCABULARY_SIZES[kind]`. Char and word keep the most frequent tokens; the
+            subword kinds learn at most this many pieces (fewer on a small text).
+        **cleaning: `TextCleaner` arguments, e.g. `lowercase=True`.
+
+    Example:
+
+    >>> tokenizer = build_tokenizer("char", ["To be, or not to be"], lowercase=True)
+    >>> tokenizer.decode(tokenizer.encode("TO BE"))
+    'to be'
+    """
+    if kind not in TOKENIZER_KINDS:
+        raise ValueError(f"`kind` must be one of {TOKENIZER_KINDS}. Received: kind={kind!r}")
+    minimum = _minimum_vocabulary_size(kind)
+    if vocabulary_size is not None and (
+        isinstance(vocabulary_size, bool)
+        or not isinstance(vocabulary_size, (int, np.integer))
+        or vocabulary_size < minimum
+    ):
+        raise ValueError(
+            f"`vocabulary_size` must be an integer of at least {minimum} for kind={kind!r} "
+            "(its reserved tokens plus at least one learned token). "
+            f"Received: vocabulary_size={vocabulary_size!r}"
+        )
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not all(isinstance(text, str) for text in texts):
+        raise TypeError("`texts` must be a str or an iterable of str.")
+    if not any(texts):
+        raise ValueError("`texts` must contain some text to train on. Received: empty texts")
+    cleaner = TextCleaner(**cleaning)
+    if vocabulary_size is None:
+        vocabulary_size = DEFAULT_VOCABULARY_SIZES[kind]
+    return _classes()[kind].train(texts, vocabulary_size=vocabulary_size, cleaner=cleaner)
+
+
+def _minimum_vocabulary_size(kind):
+    from tlm.data.tokenizers.sentencepiece import _SENTENCEPIECE_MINIMUM
+    from tlm.data.tokenizers.wordpiece import _WORDPIECE_RESERVED
+
+    if kind in ("sentencepiece", "bpe"):
+        return _SENTENCEPIECE_MINIMUM
+    if kind == "wordpiece":
+        return len(_WORDPIECE_RESERVED) + 1
+    return len(RESERVED_TOKENS) + 1
+
+
+def load_tokenizer(directory):
+    """Load a tokenizer written by `Tokenizer.save(directory)`."""
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"`directory` must be a folder written by `Tokenizer.save`. "
+            f"Received: directory={directory!r} (no such folder)"
+        )
+    path = os.path.join(directory, CONFIG_FILE)
+    try:
+        with open(path, encoding="utf-8") as file:
+            config = json.load(file)
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"`directory` is not a saved tokenizer: it has no readable {CONFIG_FILE}. "
+            f"Received: directory={directory!r}"
+        ) from error
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise ValueError(
+            f"`directory` is not a saved tokenizer: {CONFIG_FILE} is not a tlm tokenizer "
+            f"config. Received: directory={directory!r}"
+        )
+    kind = config.get("kind")
+    if kind not in _classes():
+        raise ValueError(
+            f"`kind` in {CONFIG_FILE} must be one of {TOKENIZER_KINDS}. Received: kind={kind!r}"
+        )
+    cleaner = TextCleaner.from_config(config["cleaner"])
+    return _classes()[kind]._from_files(directory, config, cleaner)
