@@ -1,0 +1,48 @@
+"""The sanity check: an untrained model's perplexity is about the vocabulary size.
+
+    python benchmarks/untrained_perplexity.py                 # shakespeare, char, tiny presets
+    python benchmarks/untrained_perplexity.py --preset nanogpt-cpu --tokenizer bpe
+
+A freshly initialised model spreads its probability almost evenly over the vocabulary, so its
+cross-entropy is about log(vocabulary_size) and its perplexity about vocabulary_size. Prints the
+figures for both model kinds on the validation split; asserts nothing.
+"""
+
+import argparse
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", default="shakespeare", help="corpus name or path")
+    parser.add_argument("--tokenizer", default="char", help="tokenizer kind")
+    parser.add_argument("--preset", default="tiny", help="model preset for both kinds")
+    parser.add_argument("--max-batches", type=int, default=50, help="validation batches scored")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    import keras
+
+    import tlm
+
+    data = tlm.data.prepare(args.corpus, tokenizer=args.tokenizer, sequence_length=64)
+    vocabulary_size = data.tokenizer.vocabulary_size
+    print(f"corpus {args.corpus}, tokenizer {args.tokenizer}, vocabulary size {vocabulary_size}")
+    print(f"log(vocabulary_size) = {math.log(vocabulary_size):.4f} nats")
+    for kind in tlm.models.MODEL_KINDS:
+        keras.utils.set_random_seed(args.seed)
+        model = tlm.models.build_model(kind, vocabulary_size, preset=args.preset)
+        figures = tlm.evaluation.evaluate(
+            model, data.validation, mask_token_id=data.tokenizer.pad_id, steps=args.max_batches
+        )
+        print(
+            f"{kind:>11}: loss {figures['loss']:.4f} nats/token, "
+            f"perplexity {figures['perplexity']:.2f} (vocabulary {vocabulary_size})"
+        )
+
+
+if __name__ == "__main__":
+    main()
