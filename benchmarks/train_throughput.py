@@ -14,12 +14,18 @@ It prints tokens/s for both, their ratio, and model FLOP/s (`tlm.models.flops_pe
 6N + 12·L·T·d training estimate) as a share of this machine's fp32 matmul rate, measured here with
 a `tf.matmul` loop.
 
-    python benchmarks/train_throughput.py                  # tlm with XLA, keras_hub as it comes
-    python benchmarks/train_throughput.py --tlm-jit false  # both without XLA
+tlm is compiled as `tlm.training.train` compiles it by default (its `jit_compile` and
+`steps_per_execution` defaults), so the figure is what `tlm train` gets; note that Keras resolves
+`jit_compile="auto"` to no XLA on a CPU-only machine. The line "jit_compile" shows what each
+model was really compiled with.
+
+    python benchmarks/train_throughput.py                  # both as they come (train's defaults)
+    python benchmarks/train_throughput.py --tlm-jit true   # tlm with XLA
     python benchmarks/train_throughput.py --tlm-options '{"use_formula": true}'
 """
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -34,6 +40,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tlm.models import build_model, count_parameters, flops_per_token  # noqa: E402
+from tlm.training import train  # noqa: E402
+
+# What `tlm.training.train` compiles with unless told otherwise.
+TRAIN_DEFAULTS = {
+    name: inspect.signature(train).parameters[name].default
+    for name in ("jit_compile", "steps_per_execution")
+}
 
 VOCABULARY, BATCH_SIZE = 65, 12
 
@@ -55,11 +68,12 @@ def keras_hub_stack(preset_model):
     return keras.Model(token_ids, keras.layers.Dense(VOCABULARY)(x), name="keras_hub_stack")
 
 
-def compile_for_training(model, jit_compile):
+def compile_for_training(model, jit_compile, steps_per_execution=1):
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
 
 
@@ -122,7 +136,12 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
     parser.add_argument("--skip", type=int, default=2, help="untimed steps at each round start")
     parser.add_argument("--rounds", type=int, default=8, help="alternating rounds")
-    parser.add_argument("--tlm-jit", type=parse_jit, default=True, help="true | false | auto")
+    parser.add_argument(
+        "--tlm-jit",
+        type=parse_jit,
+        default=TRAIN_DEFAULTS["jit_compile"],
+        help="true | false | auto (default: tlm.training.train's)",
+    )
     parser.add_argument("--hub-jit", type=parse_jit, default="auto", help="true | false | auto")
     parser.add_argument(
         "--tlm-options", type=json.loads, default={}, help="JSON of model overrides"
@@ -133,7 +152,7 @@ def main(argv=None):
     tlm_model = build_model("transformer", VOCABULARY, preset="nanogpt-cpu", **args.tlm_options)
     hub_model = keras_hub_stack(tlm_model)
     sequence_length = tlm_model.sequence_length
-    compile_for_training(tlm_model, args.tlm_jit)
+    compile_for_training(tlm_model, args.tlm_jit, TRAIN_DEFAULTS["steps_per_execution"])
     compile_for_training(hub_model, args.hub_jit)
 
     tokens = np.random.default_rng(0).integers(
@@ -165,7 +184,11 @@ def main(argv=None):
         return statistics.median(t[which] / h[which] for t, h in pairs)
 
     print(f"tlm options: {args.tlm_options or 'defaults'}")
-    print(f"jit_compile: tlm={args.tlm_jit}, keras_hub={args.hub_jit}")
+    print(
+        f"jit_compile: tlm={args.tlm_jit} -> {tlm_model.jit_compile}, "
+        f"keras_hub={args.hub_jit} -> {hub_model.jit_compile}; "
+        f"steps_per_execution: tlm={TRAIN_DEFAULTS['steps_per_execution']}, keras_hub=1"
+    )
     print(
         f"parameters: tlm {count_parameters(tlm_model):,}, keras_hub {hub_model.count_params():,}"
     )
