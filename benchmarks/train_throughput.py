@@ -15,12 +15,14 @@ It prints tokens/s for both, their ratio, and model FLOP/s (`tlm.models.flops_pe
 a `tf.matmul` loop.
 
 tlm is compiled as `tlm.training.train` compiles it by default (its `jit_compile` and
-`steps_per_execution` defaults), so the figure is what `tlm train` gets; note that Keras resolves
-`jit_compile="auto"` to no XLA on a CPU-only machine. The line "jit_compile" shows what each
-model was really compiled with.
+`steps_per_execution` defaults, resolved by `tlm.training.placement.resolve_jit_compile`: XLA for
+the Transformer), so the figure is what `tlm train` gets. The keras_hub stack is compiled the
+Keras default way, which resolves `jit_compile="auto"` to no XLA on a CPU-only machine. The line
+"jit_compile" shows what each model was really compiled with.
 
     python benchmarks/train_throughput.py                  # both as they come (train's defaults)
-    python benchmarks/train_throughput.py --tlm-jit true   # tlm with XLA
+    python benchmarks/train_throughput.py --tlm-jit false  # tlm without XLA
+    python benchmarks/train_throughput.py --hub-jit true   # keras_hub with XLA too
     python benchmarks/train_throughput.py --tlm-options '{"use_formula": true}'
 """
 
@@ -41,6 +43,7 @@ import tensorflow as tf  # noqa: E402
 
 from tlm.models import build_model, count_parameters, flops_per_token  # noqa: E402
 from tlm.training import train  # noqa: E402
+from tlm.training.placement import resolve_jit_compile  # noqa: E402
 
 # What `tlm.training.train` compiles with unless told otherwise.
 TRAIN_DEFAULTS = {
@@ -152,7 +155,8 @@ def main(argv=None):
     tlm_model = build_model("transformer", VOCABULARY, preset="nanogpt-cpu", **args.tlm_options)
     hub_model = keras_hub_stack(tlm_model)
     sequence_length = tlm_model.sequence_length
-    compile_for_training(tlm_model, args.tlm_jit, TRAIN_DEFAULTS["steps_per_execution"])
+    tlm_jit = resolve_jit_compile(tlm_model, args.tlm_jit)
+    compile_for_training(tlm_model, tlm_jit, TRAIN_DEFAULTS["steps_per_execution"])
     compile_for_training(hub_model, args.hub_jit)
 
     tokens = np.random.default_rng(0).integers(
@@ -185,7 +189,7 @@ def main(argv=None):
 
     print(f"tlm options: {args.tlm_options or 'defaults'}")
     print(
-        f"jit_compile: tlm={args.tlm_jit} -> {tlm_model.jit_compile}, "
+        f"jit_compile: tlm={args.tlm_jit} -> {tlm_jit} -> {tlm_model.jit_compile}, "
         f"keras_hub={args.hub_jit} -> {hub_model.jit_compile}; "
         f"steps_per_execution: tlm={TRAIN_DEFAULTS['steps_per_execution']}, keras_hub=1"
     )

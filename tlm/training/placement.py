@@ -93,3 +93,33 @@ def _without_dtype_policies(config):
     if isinstance(config, list):
         return [_without_dtype_policies(item) for item in config]
     return config
+
+
+def resolve_jit_compile(model, jit_compile="auto", strategy=None):
+    """XLA for the train step where it is faster: the `jit_compile` that `train` compiles with.
+
+    Keras's own "auto" leaves XLA off on a CPU. Measured on a 2-core CPU
+    (`benchmarks/train_throughput.py` and the `tlm compare` presets), XLA trains the
+    `nanogpt-cpu` Transformer about 1.3x faster (it fuses the many small ops of a small model)
+    and the `tiny` one as fast, but halves the LSTM's speed, whose recurrence it cannot fuse.
+    So "auto" means XLA for a `TransformerLanguageModel` and Keras's choice for anything else,
+    and under a `tf.distribute` strategy.
+
+    Args:
+        model: the model about to be compiled.
+        jit_compile: "auto", True or False; True and False are returned as they are.
+        strategy: the `tf.distribute.Strategy` training runs under, or None.
+
+    Example:
+
+    >>> from tlm.models import build_model
+    >>> resolve_jit_compile(build_model("transformer", 65))
+    True
+    >>> resolve_jit_compile(build_model("lstm", 65))
+    'auto'
+    """
+    from tlm.models import TransformerLanguageModel
+
+    if jit_compile != "auto" or strategy is not None:
+        return jit_compile
+    return True if isinstance(model, TransformerLanguageModel) else "auto"

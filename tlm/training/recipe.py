@@ -48,7 +48,12 @@ from tlm.training.callbacks import (
 )
 from tlm.training.metrics import Perplexity
 from tlm.training.optimizers import OPTIMIZERS, make_optimizer
-from tlm.training.placement import MIXED_PRECISION_POLICIES, make_strategy, place_model
+from tlm.training.placement import (
+    MIXED_PRECISION_POLICIES,
+    make_strategy,
+    place_model,
+    resolve_jit_compile,
+)
 from tlm.training.schedules import WarmupCosineDecay
 
 
@@ -134,7 +139,9 @@ def train(
         sample_every_n_epochs: int, sample text every this many epochs.
         sample_max_new_tokens: int, length of each sample in tokens.
         steps_per_execution: int, steps per compiled call (fewer Python round trips).
-        jit_compile: "auto", True or False, XLA for the train step.
+        jit_compile: "auto", True or False, XLA for the train step. "auto" is XLA for the
+            Transformer, where it is faster, and Keras's choice otherwise
+            (`tlm.training.placement.resolve_jit_compile`).
         data_config: dict merged into config.json's "data" (e.g. the corpus argument).
         callbacks: extra Keras callbacks, called after the validation callback.
         verbose: Keras verbosity ("auto", 0, 1, 2).
@@ -221,7 +228,7 @@ def train(
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=pad_id),
             metrics=[Perplexity(mask_token_id=pad_id)],
             steps_per_execution=steps_per_execution,
-            jit_compile=jit_compile,
+            jit_compile=resolve_jit_compile(model, jit_compile, strategy),
         )
 
     settings = {
