@@ -164,18 +164,26 @@ def estimate_step_time(model, data, learning_rate, steps=6):
     touched, so its training starts from the same weights and seed.
     """
     from tlm.training.batches import lm_batches
+    from tlm.training.placement import resolve_jit_compile
 
     copy = type(model).from_config(model.get_config())
     copy.compile(
         optimizer=keras.optimizers.AdamW(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile="auto",
+        jit_compile=resolve_jit_compile(copy),
     )
     stream = lm_batches(
         data.train_ids, int(data.sequence_length), int(data.batch_size), seed=0, start_step=0
     )
     timer = _StepTimer()
-    copy.fit(stream, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[timer])
+    copy.fit(
+        stream,
+        epochs=1,
+        steps_per_epoch=steps + 1,
+        verbose=0,
+        callbacks=[timer],
+        shuffle=False,  # the stream is shuffled already
+    )
     times = timer.times[1:] or timer.times
     return sum(times) / len(times)
 

@@ -10,7 +10,6 @@ The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 import dataclasses
 import os
 import time
-import warnings
 from pathlib import Path
 
 from tlm.compare.budget import Budget
@@ -19,9 +18,6 @@ from tlm.compare.settings import resolve_settings
 
 # A sentence of the default corpus for the attention heatmap (other corpora: validation text).
 ATTENTION_TEXT = "To be, or not to be, that is the question:"
-# Keras warns that `fit`'s default shuffle=True is ignored for a dataset; the training stream is
-# shuffled already, so the warning says nothing to the reader.
-_SHUFFLE_WARNING = ".*shuffle=True. was passed"
 
 
 def compare_baselines(
@@ -182,9 +178,7 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
     if budget.kind == "time":
         key = (kind, preset)
         if key not in step_times:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=_SHUFFLE_WARNING)
-                step_times[key] = fitting.estimate_step_time(model, data, s.learning_rate)
+            step_times[key] = fitting.estimate_step_time(model, data, s.learning_rate)
         epochs, steps_per_epoch = fitting.plan_time(budget.seconds, step_times[key])
         warmup = min(100, max(1, int(budget.seconds / step_times[key]) // 20))
         schedule = fitting.BudgetFractionDecay(
@@ -203,21 +197,19 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         options = dict(warmup_steps=warmup)
 
     curve_data = dataclasses.replace(data, validation=data.validation.take(s.curve_batches))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SHUFFLE_WARNING)
-        result = train(
-            model,
-            curve_data,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            learning_rate=s.learning_rate,
-            seed=seed,
-            out=os.fspath(run_dir),
-            callbacks=callbacks,
-            data_config={"corpus": s.corpus},
-            verbose=s.verbose,
-            **options,
-        )
+    result = train(
+        model,
+        curve_data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        learning_rate=s.learning_rate,
+        seed=seed,
+        out=os.fspath(run_dir),
+        callbacks=callbacks,
+        data_config={"corpus": s.corpus},
+        verbose=s.verbose,
+        **options,
+    )
 
     # Measure what `tlm evaluate` and `tlm generate` see: the model saved in the run directory.
     saved = load_run(os.fspath(run_dir)).model
