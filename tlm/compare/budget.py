@@ -25,7 +25,7 @@ class Budget:
 
     Example:
 
-    >>> Budget("flops", 6e9).steps_for(flops_per_token=3e6, tokens_per_step=1000)
+    >>> Budget("flops", 6e12).steps_for(flops_per_token=3e6, tokens_per_step=1000)
     2000
     >>> Budget("steps", 0)
     Traceback (most recent call last):

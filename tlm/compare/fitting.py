@@ -41,7 +41,7 @@ class BudgetFractionDecay(WarmupCosineDecay):
 
     >>> schedule = BudgetFractionDecay(1e-3, warmup_steps=0, decay_steps=0,
     ...                                min_learning_rate=1e-4)
-    >>> schedule.fraction.assign(0.5)
+    >>> _ = schedule.fraction.assign(0.5)
     >>> round(float(schedule(10)), 6)
     0.00055
     """
