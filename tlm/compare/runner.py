@@ -273,16 +273,19 @@ def _sample(model, tokenizer, s, seed):
 
     samples = []
     for strategy in ("greedy", "top_k"):
-        for prompt in s.prompts:
-            text = generate(
-                model,
-                tokenizer,
-                prompt,
-                max_new_tokens=s.max_new_tokens,
-                strategy=strategy,
-                top_k=s.top_k if strategy == "top_k" else None,
-                seed=seed,
-            )
+        # One batch: each row gets its own random draws. Prompts sampled one by one with the same
+        # seed share their draws position by position, and a model that has forgotten its prompt
+        # (a small LSTM soon does) then writes the same text for both.
+        texts = generate(
+            model,
+            tokenizer,
+            list(s.prompts),
+            max_new_tokens=s.max_new_tokens,
+            strategy=strategy,
+            top_k=s.top_k if strategy == "top_k" else None,
+            seed=seed,
+        )
+        for prompt, text in zip(s.prompts, texts, strict=True):
             samples.append({"prompt": prompt, "strategy": strategy, "text": text})
     # The first greedy call compiled the decoding loop; time a second one.
     begin = time.perf_counter()
