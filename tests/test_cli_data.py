@@ -9,7 +9,10 @@ import pytest
 
 from tlm.cli import main
 
-SHARED_DATA = Path(os.environ.get("TLM_DATA_DIR", "/work/shared/data"))
+# Reference corpora: $TLM_DATA_DIR, else the `shared/data` folder beside the repository.
+SHARED_DATA = Path(
+    os.environ.get("TLM_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def test_describe_defaults_to_shakespeare(capsys):

@@ -14,7 +14,10 @@ import pytest
 from tlm.data import corpora
 from tlm.data.corpora import CORPORA, Corpus, load_corpus, markdown_to_play_text
 
-SHARED_DATA = Path(os.environ.get("TLM_DATA_DIR", "/work/shared/data"))
+# Reference corpora: $TLM_DATA_DIR, else the `shared/data` folder beside the repository.
+SHARED_DATA = Path(
+    os.environ.get("TLM_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 TINY = SHARED_DATA / "tinyshakespeare.txt"
 needs_tiny = pytest.mark.skipif(
     not TINY.is_file(), reason=f"Tiny Shakespeare not found at {TINY} (set TLM_DATA_DIR)"

@@ -11,7 +11,10 @@ from tlm.data import pipeline
 from tlm.data.corpora import Corpus
 from tlm.data.pipeline import LMData, make_lm_dataset, prepare
 
-SHARED_DATA = Path(os.environ.get("TLM_DATA_DIR", "/work/shared/data"))
+# Reference corpora: $TLM_DATA_DIR, else the `shared/data` folder beside the repository.
+SHARED_DATA = Path(
+    os.environ.get("TLM_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def _collect(dataset):
