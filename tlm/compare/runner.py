@@ -157,7 +157,7 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
     from tlm.compare import fitting
     from tlm.evaluation import evaluate
     from tlm.models import build_model, count_parameters, flops_per_token
-    from tlm.training import load_run, train
+    from tlm.training import load_run, make_optimizer, train
 
     preset = s.presets[kind]
     keras.utils.set_random_seed(seed)
@@ -184,12 +184,8 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         schedule = fitting.BudgetFractionDecay(
             s.learning_rate, warmup, 0, min_learning_rate=s.learning_rate / 10
         )
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.1, beta_1=0.9, beta_2=0.99)
-        optimizer.exclude_from_weight_decay(
-            var_list=[v for v in model.trainable_variables if len(v.shape) < 2]
-        )
         callbacks.insert(0, fitting.BudgetClock(budget.seconds, schedule))
-        options = dict(optimizer=optimizer)
+        options = dict(optimizer=make_optimizer("adamw", schedule, model=model))
     else:
         steps = budget.steps_for(flops, tokens_per_step)
         epochs, steps_per_epoch = fitting.plan_steps(steps)
