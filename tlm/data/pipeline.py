@@ -272,9 +272,10 @@ def _tokenize(tokenizer, corpus):
             same = done[text]
             ids[split], characters_per_token[split] = ids[same], characters_per_token[same]
             continue
-        ids[split] = np.asarray(tokenizer.encode(text), dtype=np.int32)
-        characters = len(tokenizer.cleaner(text))
-        characters_per_token[split] = characters / max(len(ids[split]), 1)
+        # What `tokenizer.encode` does, cleaning once for both the ids and the character count.
+        cleaned = tokenizer.cleaner(text)
+        ids[split] = np.asarray(tokenizer._encode_clean(cleaned), dtype=np.int32)
+        characters_per_token[split] = len(cleaned) / max(len(ids[split]), 1)
         done[text] = split
     return ids, characters_per_token
 
