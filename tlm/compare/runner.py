@@ -156,13 +156,12 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
 
     from tlm.compare import fitting
     from tlm.evaluation import evaluate
-    from tlm.models import build_model, count_parameters, flops_per_token
+    from tlm.models import count_parameters, flops_per_token
     from tlm.training import load_run, make_optimizer, train
 
     preset = s.presets[kind]
     keras.utils.set_random_seed(seed)
-    overrides = {"sequence_length": s.sequence_length} if kind == "transformer" else {}
-    model = build_model(kind, data.tokenizer.vocabulary_size, preset, **overrides)
+    model = _build_model(kind, data, s)
     parameters = count_parameters(model)
     flops = flops_per_token(model)
     tokens_per_step = s.sequence_length * s.batch_size
@@ -253,14 +252,21 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
 
 def _check_flops_budget(data, s):
     """Refuse a FLOPs budget too small for one step of any model, before anything is written."""
-    from tlm.models import build_model, flops_per_token
+    from tlm.models import flops_per_token
 
     for kind in s.models:
-        overrides = {"sequence_length": s.sequence_length} if kind == "transformer" else {}
-        model = build_model(kind, data.tokenizer.vocabulary_size, s.presets[kind], **overrides)
+        model = _build_model(kind, data, s)
         Budget("flops", s.budget_value).steps_for(
             flops_per_token(model), s.sequence_length * s.batch_size
         )
+
+
+def _build_model(kind, data, s):
+    """The comparison's `kind` model: its preset, a Transformer's context set to the data's."""
+    from tlm.models import build_model
+
+    overrides = {"sequence_length": s.sequence_length} if kind == "transformer" else {}
+    return build_model(kind, data.tokenizer.vocabulary_size, s.presets[kind], **overrides)
 
 
 def _sample(model, tokenizer, s, seed):
