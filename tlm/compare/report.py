@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 from tlm.compare.results import FIGURE_BY_KEY, format_number, kind_label
+from tlm.files import write_text_atomically
 
 # The scores the reading discusses, in order of importance.
 SCORES = (
@@ -233,12 +234,12 @@ def write_report(result, path):
     )
     if result.wall_time == result.wall_time:  # not NaN
         parts.append(f"The whole comparison took {result.wall_time:.0f} s.")
-    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    write_text_atomically(path, "\n\n".join(parts) + "\n")
     return path
 
 
 def write_results_json(result, path):
     """Write results.json with every figure, curve, sample and setting."""
     path = Path(path)
-    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(path, json.dumps(result.to_dict(), indent=2) + "\n")
     return path

@@ -24,6 +24,7 @@ import os
 import keras
 import numpy as np
 
+from tlm.files import write_text_atomically
 from tlm.training.callbacks import weights_are_finite
 
 RUN_FORMAT = 1
@@ -72,11 +73,7 @@ def read_config(path):
 
 def write_json(path, value):
     """Write `value` as JSON to `path` atomically (write a temporary file, then rename)."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(_json_clean(value), file, indent=2)
-        file.write("\n")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(_json_clean(value), indent=2) + "\n")
 
 
 def check_run_directory(out, model):

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from tlm.data.cleaning import TextCleaner
 from tlm.data.tokenizers.layer import TokenizerLayer
+from tlm.files import write_text_atomically
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -111,24 +112,16 @@ class Tokenizer:
         os.makedirs(directory, exist_ok=True)
         self._save_assets(directory)
         config = {"format": _FORMAT, "version": 1, **self.get_config()}
-        _write_text(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=2))
+        write_text_atomically(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=2))
 
     def _save_assets(self, directory):
-        _write_text(
+        write_text_atomically(
             os.path.join(directory, VOCABULARY_FILE),
             json.dumps(self._vocabulary, ensure_ascii=False, indent=0),
         )
 
     def __repr__(self):
         return f"{type(self).__name__}(vocabulary_size={self.vocabulary_size})"
-
-
-def _write_text(path, text):
-    # Write then rename, so a failure never leaves a half-written file behind.
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.replace(temporary, path)
 
 
 def _check_vocabulary(vocabulary):
