@@ -6,7 +6,7 @@ Taught in notebooks/02_self_attention.ipynb.
 import keras
 from keras import ops
 
-from tlm.layers._validation import check_positive_int, check_rate
+from tlm.checks import check_positive_int, check_rate
 
 
 def scaled_dot_product_attention(q, k, v, mask=None):

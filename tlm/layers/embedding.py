@@ -6,7 +6,7 @@ Taught in notebooks/04_transformer_language_model.ipynb.
 import keras
 from keras import ops
 
-from tlm.layers._validation import check_choice, check_positive_int
+from tlm.checks import check_choice, check_positive_int
 
 POSITION_EMBEDDINGS = ("learned", "sinusoidal")
 

@@ -5,7 +5,7 @@ Taught in notebooks/04_transformer_language_model.ipynb.
 
 import keras
 
-from tlm.layers._validation import check_positive_int, check_rate
+from tlm.checks import check_positive_int, check_rate
 from tlm.layers.attention import CausalSelfAttention, head_dim_for
 
 

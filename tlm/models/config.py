@@ -21,7 +21,7 @@ little more).
 import dataclasses
 import inspect
 
-from tlm.layers._validation import check_choice
+from tlm.checks import check_choice
 from tlm.models.lstm import LSTMLanguageModel
 from tlm.models.transformer import TransformerLanguageModel
 

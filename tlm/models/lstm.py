@@ -6,7 +6,7 @@ Taught in notebooks/03_lstm_language_model.ipynb and compared in 06_lstm_vs_tran
 import keras
 from keras import ops
 
-from tlm.layers._validation import check_positive_int, check_rate
+from tlm.checks import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="tlm")

@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from tlm.layers import TokenAndPositionEmbedding, TransformerBlock
-from tlm.layers._validation import check_positive_int, check_rate
+from tlm.checks import check_positive_int, check_rate
 from tlm.layers.attention import head_dim_for
 
 
