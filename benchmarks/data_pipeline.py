@@ -31,7 +31,7 @@ def main(argv=None):
     from tlm.data.pipeline import make_lm_dataset
     from tlm.data.tokenizers import build_tokenizer
 
-    corpora._shakespeare_plays.cache_clear()
+    corpora.shakespeare_plays.cache_clear()
     start = time.perf_counter()
     corpus = corpora.load_corpus(args.corpus)
     load_seconds = time.perf_counter() - start

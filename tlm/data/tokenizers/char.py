@@ -7,13 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tlm.data.cleaning import TextCleaner
-from tlm.data.tokenizers.base import (
-    RESERVED_TOKENS,
-    Tokenizer,
-    _check_vocabulary,
-    _read_vocabulary,
-)
-from tlm.data.tokenizers.registry import build_tokenizer  # noqa: F401 (the Example uses it)
+from tlm.data.tokenizers.base import RESERVED_TOKENS, Tokenizer, check_vocabulary
 
 
 class CharTokenizer(Tokenizer):
@@ -45,7 +39,7 @@ class CharTokenizer(Tokenizer):
     def __init__(self, vocabulary, cleaner=None):
         super().__init__(cleaner)
         vocabulary = list(vocabulary)
-        _check_vocabulary(vocabulary)
+        check_vocabulary(vocabulary)
         characters = vocabulary[len(RESERVED_TOKENS) :]
         if any(len(character) != 1 for character in characters):
             raise ValueError("`vocabulary` of a char tokenizer must hold single characters.")
@@ -75,7 +69,7 @@ class CharTokenizer(Tokenizer):
             seen = np.sort(seen[order[: vocabulary_size - len(RESERVED_TOKENS)]])
         return cls([*RESERVED_TOKENS, *map(chr, seen.tolist())], cleaner=cleaner)
 
-    def _encode_clean(self, text):
+    def encode_clean(self, text):
         code_points = _code_points(text)
         last = self._table.size - 1
         return self._table[np.minimum(code_points, last)]
@@ -96,10 +90,6 @@ class CharTokenizer(Tokenizer):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size}
-
-    @classmethod
-    def _from_files(cls, directory, config, cleaner):
-        return cls(_read_vocabulary(directory), cleaner=cleaner)
 
 
 def _code_points(text):

@@ -4,12 +4,16 @@ Taught in notebooks/01_text_preprocessing.ipynb.
 """
 
 import json
+import numbers
 import os
 
-import numpy as np
-
+from tlm.checks import check_choice
 from tlm.data.cleaning import TextCleaner
-from tlm.data.tokenizers.base import _FORMAT, CONFIG_FILE, RESERVED_TOKENS
+from tlm.data.tokenizers.base import CONFIG_FILE, CONFIG_FORMAT
+from tlm.data.tokenizers.char import CharTokenizer
+from tlm.data.tokenizers.sentencepiece import BPETokenizer, SentencePieceTokenizer
+from tlm.data.tokenizers.word import WordTokenizer
+from tlm.data.tokenizers.wordpiece import WordPieceTokenizer
 
 TOKENIZER_KINDS = ("char", "word", "wordpiece", "sentencepiece", "bpe")
 # Default `vocabulary_size` per kind. None keeps every character seen (a few dozen for English,
@@ -23,22 +27,13 @@ DEFAULT_VOCABULARY_SIZES = {
     "bpe": 4096,
 }
 
-
-def _classes():
-    # Imported here, not at the top: each kind's module imports `build_tokenizer` (its
-    # docstring example calls it), so importing them from this module's top would be circular.
-    from tlm.data.tokenizers.char import CharTokenizer
-    from tlm.data.tokenizers.sentencepiece import BPETokenizer, SentencePieceTokenizer
-    from tlm.data.tokenizers.word import WordTokenizer
-    from tlm.data.tokenizers.wordpiece import WordPieceTokenizer
-
-    return {
-        "char": CharTokenizer,
-        "word": WordTokenizer,
-        "wordpiece": WordPieceTokenizer,
-        "sentencepiece": SentencePieceTokenizer,
-        "bpe": BPETokenizer,
-    }
+_CLASSES = {
+    "char": CharTokenizer,
+    "word": WordTokenizer,
+    "wordpiece": WordPieceTokenizer,
+    "sentencepiece": SentencePieceTokenizer,
+    "bpe": BPETokenizer,
+}
 
 
 def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
@@ -58,12 +53,13 @@ def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
     >>> tokenizer.decode(tokenizer.encode("TO BE"))
     'to be'
     """
-    if kind not in TOKENIZER_KINDS:
-        raise ValueError(f"`kind` must be one of {TOKENIZER_KINDS}. Received: kind={kind!r}")
-    minimum = _minimum_vocabulary_size(kind)
+    check_choice("kind", kind, TOKENIZER_KINDS)
+    # Not `tlm.checks.check_optional_positive_int`: the least size depends on the kind, and the
+    # error states that least size whatever the wrong value (0, 2.5 or 2 for a char tokenizer).
+    minimum = _CLASSES[kind].minimum_vocabulary_size
     if vocabulary_size is not None and (
         isinstance(vocabulary_size, bool)
-        or not isinstance(vocabulary_size, (int, np.integer))
+        or not isinstance(vocabulary_size, numbers.Integral)
         or vocabulary_size < minimum
     ):
         raise ValueError(
@@ -79,18 +75,7 @@ def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
     cleaner = TextCleaner(**cleaning)
     if vocabulary_size is None:
         vocabulary_size = DEFAULT_VOCABULARY_SIZES[kind]
-    return _classes()[kind].train(texts, vocabulary_size=vocabulary_size, cleaner=cleaner)
-
-
-def _minimum_vocabulary_size(kind):
-    from tlm.data.tokenizers.sentencepiece import _SENTENCEPIECE_MINIMUM
-    from tlm.data.tokenizers.wordpiece import _WORDPIECE_RESERVED
-
-    if kind in ("sentencepiece", "bpe"):
-        return _SENTENCEPIECE_MINIMUM
-    if kind == "wordpiece":
-        return len(_WORDPIECE_RESERVED) + 1
-    return len(RESERVED_TOKENS) + 1
+    return _CLASSES[kind].train(texts, vocabulary_size=vocabulary_size, cleaner=cleaner)
 
 
 def load_tokenizer(directory):
@@ -110,15 +95,15 @@ def load_tokenizer(directory):
             f"`directory` is not a saved tokenizer: it has no readable {CONFIG_FILE}. "
             f"Received: directory={directory!r}"
         ) from error
-    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+    if not isinstance(config, dict) or config.get("format") != CONFIG_FORMAT:
         raise ValueError(
             f"`directory` is not a saved tokenizer: {CONFIG_FILE} is not a tlm tokenizer "
             f"config. Received: directory={directory!r}"
         )
     kind = config.get("kind")
-    if kind not in _classes():
+    if kind not in _CLASSES:
         raise ValueError(
             f"`kind` in {CONFIG_FILE} must be one of {TOKENIZER_KINDS}. Received: kind={kind!r}"
         )
     cleaner = TextCleaner.from_config(config["cleaner"])
-    return _classes()[kind]._from_files(directory, config, cleaner)
+    return _CLASSES[kind].from_files(directory, config, cleaner)

@@ -12,12 +12,15 @@ import sentencepiece
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tlm.data.tokenizers.base import _NEWLINE, PAD_TOKEN, RESERVED_TOKENS, UNK_TOKEN, Tokenizer
-from tlm.data.tokenizers.registry import build_tokenizer  # noqa: F401 (the Example uses it)
+from tlm.data.tokenizers.base import (
+    NEWLINE_TOKEN,
+    PAD_TOKEN,
+    RESERVED_TOKENS,
+    UNK_TOKEN,
+    Tokenizer,
+)
 
 SENTENCEPIECE_FILE = "sentencepiece.model"
-# [PAD], [UNK], "\n" and the 256 byte pieces, plus at least one learned piece.
-_SENTENCEPIECE_MINIMUM = len(RESERVED_TOKENS) + 1 + 256 + 1
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -39,6 +42,8 @@ class SentencePieceTokenizer(Tokenizer):
 
     kind = "sentencepiece"
     model_type = "unigram"
+    # [PAD], [UNK], "\n" and the 256 byte pieces, plus at least one learned piece.
+    minimum_vocabulary_size = len(RESERVED_TOKENS) + 1 + 256 + 1
 
     def __init__(self, proto, cleaner=None):
         super().__init__(cleaner)
@@ -52,7 +57,7 @@ class SentencePieceTokenizer(Tokenizer):
                 f"`proto` must reserve ids 0 and 1 for {list(RESERVED_TOKENS)}. "
                 f"Received: a model whose first pieces are {self._vocabulary[:2]}"
             )
-        self.newline_id = self._processor.piece_to_id(_NEWLINE)
+        self.newline_id = self._processor.piece_to_id(NEWLINE_TOKEN)
         self._tf_tokenizer = None
 
     @classmethod
@@ -75,7 +80,7 @@ class SentencePieceTokenizer(Tokenizer):
                 eos_id=-1,
                 pad_piece=PAD_TOKEN,
                 unk_piece=UNK_TOKEN,
-                user_defined_symbols=[_NEWLINE],
+                user_defined_symbols=[NEWLINE_TOKEN],
                 byte_fallback=True,
                 normalization_rule_name="identity",
                 remove_extra_whitespaces=False,
@@ -98,9 +103,9 @@ class SentencePieceTokenizer(Tokenizer):
     # corpus (BPE merging is slow on one very long input), and it keeps the Python and the
     # TensorFlow builds of SentencePiece in agreement (on a whole multi-megabyte string their
     # unigram searches resolve ties differently).
-    def _encode_clean(self, text):
+    def encode_clean(self, text):
         newline = np.array([self.newline_id], dtype=np.int32)
-        lines = self._processor.encode(text.split(_NEWLINE), num_threads=os.cpu_count() or 1)
+        lines = self._processor.encode(text.split(NEWLINE_TOKEN), num_threads=os.cpu_count() or 1)
         pieces = [newline] * (2 * len(lines) - 1)
         pieces[::2] = [np.asarray(line, dtype=np.int32) for line in lines]
         return np.concatenate(pieces)
@@ -111,7 +116,7 @@ class SentencePieceTokenizer(Tokenizer):
                 self._tf_tokenizer = tf_text.SentencepieceTokenizer(
                     model=self._proto, out_type=tf.int32
                 )
-        lines = tf.strings.split(strings, sep=_NEWLINE)
+        lines = tf.strings.split(strings, sep=NEWLINE_TOKEN)
         flat_lines = lines.flat_values if isinstance(lines, tf.RaggedTensor) else lines
         ids = self._tf_tokenizer.tokenize(flat_lines)  # (lines, None)
         newlines = tf.fill([tf.shape(flat_lines)[0], 1], tf.constant(self.newline_id, tf.int32))
@@ -138,7 +143,7 @@ class SentencePieceTokenizer(Tokenizer):
         os.replace(temporary, os.path.join(directory, SENTENCEPIECE_FILE))
 
     @classmethod
-    def _from_files(cls, directory, config, cleaner):
+    def from_files(cls, directory, config, cleaner):
         with open(os.path.join(directory, SENTENCEPIECE_FILE), "rb") as file:
             return cls(file.read(), cleaner=cleaner)
 

@@ -1,6 +1,6 @@
 """`WordTokenizer`, and the parts the word-level kinds share: splitting, spacing, lookup.
 
-`_VocabularyTokenizer` (a tokenizer whose state is a vocabulary list) and `_WordJoiner` (the
+`VocabularyTokenizer` (a tokenizer whose state is a vocabulary list) and `WordJoiner` (the
 spacing rules of `decode`) serve `WordPieceTokenizer` too. Taught in
 notebooks/01_text_preprocessing.ipynb.
 """
@@ -10,14 +10,7 @@ import collections
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tlm.data.tokenizers.base import (
-    RESERVED_TOKENS,
-    UNK_TOKEN,
-    Tokenizer,
-    _check_vocabulary,
-    _read_vocabulary,
-)
-from tlm.data.tokenizers.registry import build_tokenizer  # noqa: F401 (the Example uses it)
+from tlm.data.tokenizers.base import RESERVED_TOKENS, UNK_TOKEN, Tokenizer, check_vocabulary
 
 # RE2 patterns shared by training, `encode` and `tf_encode`. A word is a run of letters, marks,
 # digits, "_" and apostrophes ("don't", "o'er" stay whole); each punctuation or symbol character
@@ -41,11 +34,16 @@ def _split_words(strings, split_pattern, keep_pattern):
     return tf_text.regex_split(strings, split_pattern, keep_pattern)
 
 
-class _WordJoiner:
+class WordJoiner:
     r"""Joins word-level tokens back into text with the documented spacing rules.
 
     Spaces are left out only next to tokens the splitter always separates ("\n", CJK
-    characters, punctuation), so `encode(decode(encode(s))) == encode(s)` holds.
+    characters, punctuation), so `encode(decode(encode(s))) == encode(s)` holds. Used by the
+    `decode` of `WordTokenizer` and `WordPieceTokenizer`.
+
+    Args:
+        vocabulary: the tokenizer's vocabulary list (ids index it).
+        cjk_pattern: an RE2 pattern matching the tokens that are one CJK character each.
     """
 
     def __init__(self, vocabulary, cjk_pattern):
@@ -54,6 +52,7 @@ class _WordJoiner:
         self._is_word = tf.strings.regex_full_match(tokens, _WORD_CHARACTERS).numpy()
 
     def no_space_between(self, previous, token, previous_id, token_id):
+        """Whether `token` (id `token_id`) follows `previous` (id `previous_id`) with no space."""
         if previous == "\n" or token == "\n":
             return True
         if self._is_cjk[previous_id] or self._is_cjk[token_id]:
@@ -63,6 +62,7 @@ class _WordJoiner:
         return False
 
     def join(self, tokens, ids):
+        """The text of `tokens` (strings) whose ids are `ids`, spaced by `no_space_between`."""
         pieces = []
         for i, (token, id) in enumerate(zip(tokens, ids, strict=True)):
             if i and not self.no_space_between(tokens[i - 1], token, ids[i - 1], id):
@@ -71,13 +71,22 @@ class _WordJoiner:
         return "".join(pieces)
 
 
-class _VocabularyTokenizer(Tokenizer):
-    """Shared parts of the kinds whose state is a vocabulary list (word, wordpiece)."""
+class VocabularyTokenizer(Tokenizer):
+    """Base of the kinds whose state is a vocabulary list (word, wordpiece).
+
+    It checks the vocabulary (reserved tokens first, no duplicates), builds the TF lookup table
+    of `tf_encode` once, on first use, and puts `vocabulary_size` in the config; saving and
+    loading are `Tokenizer`'s (`vocabulary.json`).
+
+    Args:
+        vocabulary: list of tokens starting with "[PAD]", "[UNK]".
+        cleaner: the `TextCleaner` used by `encode`.
+    """
 
     def __init__(self, vocabulary, cleaner=None):
         super().__init__(cleaner)
         vocabulary = list(vocabulary)
-        _check_vocabulary(vocabulary)
+        check_vocabulary(vocabulary)
         self._vocabulary = vocabulary
         self._lookup = None
 
@@ -94,15 +103,11 @@ class _VocabularyTokenizer(Tokenizer):
                 )
         return self._lookup
 
-    @classmethod
-    def _from_files(cls, directory, config, cleaner):
-        return cls(_read_vocabulary(directory), cleaner=cleaner)
-
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size}
 
 
-class WordTokenizer(_VocabularyTokenizer):
+class WordTokenizer(VocabularyTokenizer):
     r"""One token per word, punctuation character, CJK character or newline.
 
     Splitting (RE2 via `tensorflow_text.regex_split`, the same op in `encode` and `tf_encode`):
@@ -132,7 +137,7 @@ class WordTokenizer(_VocabularyTokenizer):
 
     def __init__(self, vocabulary, cleaner=None):
         super().__init__(vocabulary, cleaner)
-        self._joiner = _WordJoiner(self._vocabulary, _WORD_CJK)
+        self._joiner = WordJoiner(self._vocabulary, _WORD_CJK)
 
     @staticmethod
     def _split(strings):
@@ -148,7 +153,7 @@ class WordTokenizer(_VocabularyTokenizer):
         words = [word.decode("utf-8") for word, _ in ranked]
         return cls([*RESERVED_TOKENS, *words[: vocabulary_size - len(RESERVED_TOKENS)]], cleaner)
 
-    def _encode_clean(self, text):
+    def encode_clean(self, text):
         index = self._token_index()
         words = self._split(tf.constant(text)).numpy().tolist()
         return [index.get(word.decode("utf-8"), self.unk_id) for word in words]

@@ -6,13 +6,13 @@ Taught in notebooks/01_text_preprocessing.ipynb.
 import numpy as np
 import tensorflow as tf
 
-from tlm.data.tokenizers.base import _NEWLINE, RESERVED_TOKENS, UNK_TOKEN
-from tlm.data.tokenizers.word import _VocabularyTokenizer, _WordJoiner
+from tlm.data.tokenizers.base import NEWLINE_TOKEN, RESERVED_TOKENS, UNK_TOKEN
+from tlm.data.tokenizers.word import VocabularyTokenizer, WordJoiner
 
-_WORDPIECE_RESERVED = (*RESERVED_TOKENS, _NEWLINE)
+_WORDPIECE_RESERVED = (*RESERVED_TOKENS, NEWLINE_TOKEN)
 
 
-class WordPieceTokenizer(_VocabularyTokenizer):
+class WordPieceTokenizer(VocabularyTokenizer):
     r"""BERT's WordPiece: words split into the longest known pieces ("##" marks a continuation).
 
     Trained with `keras_hub.tokenizers.compute_word_piece_vocabulary` and run with
@@ -29,6 +29,7 @@ class WordPieceTokenizer(_VocabularyTokenizer):
     """
 
     kind = "wordpiece"
+    minimum_vocabulary_size = len(_WORDPIECE_RESERVED) + 1  # "[PAD]", "[UNK]", "\n", one piece
 
     def __init__(self, vocabulary, cleaner=None):
         super().__init__(vocabulary, cleaner)
@@ -43,11 +44,11 @@ class WordPieceTokenizer(_VocabularyTokenizer):
             split=True,
             split_on_cjk=True,
             oov_token=UNK_TOKEN,
-            special_tokens=[_NEWLINE, UNK_TOKEN],
+            special_tokens=[NEWLINE_TOKEN, UNK_TOKEN],
             special_tokens_in_strings=True,
             dtype="int32",
         )
-        self._joiner = _WordJoiner(self._vocabulary, CJK_REGEX)
+        self._joiner = WordJoiner(self._vocabulary, CJK_REGEX)
 
     @classmethod
     def train(cls, texts, vocabulary_size, cleaner):
@@ -65,7 +66,7 @@ class WordPieceTokenizer(_VocabularyTokenizer):
         )
         return cls(vocabulary, cleaner)
 
-    def _encode_clean(self, text):
+    def encode_clean(self, text):
         return np.asarray(self._layer(tf.constant(text)))
 
     def _tf_encode_clean(self, strings):
