@@ -196,17 +196,31 @@ def test_zero_new_tokens_gives_empty_text(models, tokenizer):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"top_k": 0, "strategy": "top_k"}, r"`top_k` must be an integer >= 1. Received: top_k=0"),
+        (
+            {"top_k": 0, "strategy": "top_k"},
+            r"`top_k` must be None or an integer of at least 1. Received: top_k=0$",
+        ),
         ({"top_k": 1000, "strategy": "top_k"}, r"`top_k` must not exceed the vocabulary size"),
         ({"top_p": 0, "strategy": "top_p"}, r"`top_p` must be in \(0, 1\]. Received: top_p=0"),
         ({"top_p": 1.01, "strategy": "top_p"}, r"`top_p` must be in \(0, 1\]"),
-        ({"temperature": 0.0}, r"`temperature` must be > 0. Received: temperature=0.0"),
-        ({"max_new_tokens": -1}, r"`max_new_tokens` must be >= 0. Received: max_new_tokens=-1"),
+        (
+            {"temperature": 0.0},
+            r"`temperature` must be a finite number greater than 0. Received: temperature=0.0$",
+        ),
+        (
+            {"max_new_tokens": -1},
+            r"`max_new_tokens` must be an integer of at least 0. Received: max_new_tokens=-1$",
+        ),
+        (
+            {"max_new_tokens": 2.0},
+            r"`max_new_tokens` must be an integer of at least 0. Received: max_new_tokens=2.0$",
+        ),
         ({"strategy": "beam"}, r"must be one of 'greedy', 'top_k', 'top_p'. Received: .*'beam'"),
         ({"prompt": []}, r"`prompt` must be a string or a non-empty list of strings"),
         ({"prompt": ""}, r"`prompt` must encode to at least one token"),
         ({"stop": ""}, r"`stop` must be a non-empty string or a list of them"),
-        ({"seed": 1.5}, r"`seed` must be an integer or None. Received: seed=1.5"),
+        ({"seed": 1.5}, r"`seed` must be an integer of at least 0. Received: seed=1.5$"),
+        ({"seed": -1}, r"`seed` must be an integer of at least 0. Received: seed=-1$"),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])

@@ -1,6 +1,7 @@
 """Tests for tlm.data.pipeline: next-token windows, batching, prepare and its cache."""
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,9 @@ def test_unshuffled_dataset_keeps_order_on_every_pass():
 @pytest.mark.parametrize("value", [0, -1, 2.5, True])
 def test_sizes_below_one_or_not_integers_are_rejected(name, value):
     arguments = {"sequence_length": 4, "batch_size": 2, "stride": None, name: value}
-    with pytest.raises(ValueError, match=rf"`{name}` must be an integer >= 1. Received: {name}="):
+    rule = "None or an integer" if name == "stride" else "an integer"
+    message = f"`{name}` must be {rule} of at least 1. Received: {name}={value!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_lm_dataset(np.arange(100), **arguments)
 
 
@@ -158,10 +161,12 @@ def test_prepare_rejects_bad_input_before_any_work(monkeypatch):
         raise AssertionError("the corpus must not be loaded")
 
     monkeypatch.setattr(pipeline, "load_corpus", fail)
-    with pytest.raises(ValueError, match=r"`sequence_length` must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"`sequence_length` must be an integer of at least 1"):
         prepare("shakespeare", "char", sequence_length=0)
-    with pytest.raises(ValueError, match=r"`batch_size` must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"`batch_size` must be an integer of at least 1"):
         prepare("shakespeare", "char", batch_size=0)
+    with pytest.raises(ValueError, match=r"`stride` must be None or an integer of at least 1"):
+        prepare("shakespeare", "char", stride=0)
     with pytest.raises(ValueError, match=r"`tokenizer` must be one of .*'char'.* Received"):
         prepare("shakespeare", "morse")
 
@@ -174,7 +179,11 @@ def test_prepare_names_a_split_too_short_for_one_window():
 
 def test_prepare_needs_one_full_training_batch():
     corpus = Corpus("small", "x" * 200, "y" * 50, "z" * 50, "")
-    with pytest.raises(ValueError, match=r"train split .* gives 12 windows, fewer than one full"):
+    with pytest.raises(
+        ValueError,
+        match=r"The train split is too small for one batch: it holds 12 windows .* "
+        r"Received: 200 tokens, sequence_length=16, batch_size=32, stride=16$",
+    ):
         prepare(corpus, "char", sequence_length=16, batch_size=32)
 
 

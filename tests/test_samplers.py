@@ -98,13 +98,27 @@ def test_repetition_penalty_lowers_seen_tokens_and_raises_the_others():
     "kwargs, message",
     [
         ({"strategy": "beam"}, r"`strategy` must be one of 'greedy', 'top_k', 'top_p'.*beam"),
-        ({"top_k": 0}, r"`top_k` must be an integer >= 1. Received: top_k=0"),
+        ({"top_k": 0}, r"`top_k` must be None or an integer of at least 1. Received: top_k=0$"),
         ({"top_k": 66}, r"`top_k` must not exceed the vocabulary size.*top_k=66"),
         ({"top_p": 0.0}, r"`top_p` must be in \(0, 1\]. Received: top_p=0.0"),
         ({"top_p": 1.5}, r"`top_p` must be in \(0, 1\]. Received: top_p=1.5"),
-        ({"temperature": 0}, r"`temperature` must be > 0. Received: temperature=0"),
-        ({"temperature": -1.0}, r"`temperature` must be > 0. Received: temperature=-1.0"),
-        ({"repetition_penalty": 0}, r"`repetition_penalty` must be > 0"),
+        (
+            {"temperature": 0},
+            r"`temperature` must be a finite number greater than 0. Received: temperature=0$",
+        ),
+        (
+            {"temperature": -1.0},
+            r"`temperature` must be a finite number greater than 0. Received: temperature=-1.0$",
+        ),
+        (
+            {"temperature": float("inf")},
+            r"`temperature` must be a finite number greater than 0. Received: temperature=inf$",
+        ),
+        (
+            {"repetition_penalty": 0},
+            r"`repetition_penalty` must be None or a finite number greater than 0. "
+            r"Received: repetition_penalty=0$",
+        ),
     ],
 )
 def test_bad_sampling_arguments_raise_clear_errors(kwargs, message):

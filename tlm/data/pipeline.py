@@ -19,18 +19,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tlm.checks import check_fits_one_batch, check_optional_positive_int, check_positive_int
 from tlm.data import tokenizers
 from tlm.data.corpora import SPLITS, Corpus, load_corpus
 
 # Bump when the cache layout or the meaning of cached ids changes.
 _CACHE_VERSION = 1
-
-
-def _check_positive_integer(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
 
 
 def make_lm_dataset(
@@ -79,9 +73,9 @@ def make_lm_dataset(
     ...     print(x.numpy().tolist(), y.numpy().tolist())
     [[0, 1, 2, 3], [4, 5, 6, 7]] [[1, 2, 3, 4], [5, 6, 7, 8]]
     """
-    _check_positive_integer("sequence_length", sequence_length)
-    _check_positive_integer("batch_size", batch_size)
-    _check_positive_integer("stride", stride, allow_none=True)
+    check_positive_int("sequence_length", sequence_length)
+    check_positive_int("batch_size", batch_size)
+    check_optional_positive_int("stride", stride)
     ids = np.asarray(ids)
     if ids.ndim != 1 or not (np.issubdtype(ids.dtype, np.integer) or ids.size == 0):
         raise ValueError(
@@ -192,9 +186,9 @@ def prepare(
     >>> x.shape, y.dtype.name
     (TensorShape([32, 64]), 'int32')
     """
-    _check_positive_integer("sequence_length", sequence_length)
-    _check_positive_integer("batch_size", batch_size)
-    _check_positive_integer("stride", stride, allow_none=True)
+    check_positive_int("sequence_length", sequence_length)
+    check_positive_int("batch_size", batch_size)
+    check_optional_positive_int("stride", stride)
     build = isinstance(tokenizer, str)
     if build and tokenizer not in tokenizers.TOKENIZER_KINDS:
         raise ValueError(
@@ -237,13 +231,9 @@ def prepare(
             )
     train_stride = sequence_length if stride is None else stride
     num_windows = (len(ids["train"]) - sequence_length - 1) // train_stride + 1
-    if num_windows < batch_size:
-        raise ValueError(
-            f"The train split of corpus {corpus.name!r} gives {num_windows} windows, fewer than "
-            "one full batch (training drops partial batches). Use a smaller batch_size, "
-            f"sequence_length or stride. Received: batch_size={batch_size}, "
-            f"sequence_length={sequence_length}, stride={stride}"
-        )
+    check_fits_one_batch(
+        "train", len(ids["train"]), num_windows, sequence_length, batch_size, stride=stride
+    )
 
     def batches(split, **options):
         return make_lm_dataset(ids[split], sequence_length, batch_size, **options)

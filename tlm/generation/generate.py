@@ -3,11 +3,11 @@
 Taught in notebooks/05_text_generation.ipynb; the loop is `tlm.generation.decoder.Decoder`.
 """
 
-import numbers
 import random
 
 import numpy as np
 
+from tlm.checks import check_non_negative_int
 from tlm.generation.decoder import get_decoder
 from tlm.generation.samplers import DEFAULT_TOP_K, check_sampling_arguments
 
@@ -75,7 +75,7 @@ def generate(
         top_k: int in `[1, vocabulary_size]`.
         top_p: float in `(0, 1]`.
         temperature: float > 0.
-        seed: int or `None`.
+        seed: int >= 0 or `None` (a seed drawn from Python's `random`).
         stop: `None`, a string, or a list of strings.
         repetition_penalty: float > 0 or `None` (no penalty).
         stream: return an iterator of text pieces as they are produced (a string per piece for one
@@ -106,18 +106,13 @@ def generate(
     True
     """
     prompts = _check_prompt(prompt)
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral):
-        raise ValueError(f"`max_new_tokens` must be an integer. Received: {max_new_tokens!r}")
-    if max_new_tokens < 0:
-        raise ValueError(
-            f"`max_new_tokens` must be >= 0. Received: max_new_tokens={max_new_tokens}"
-        )
+    check_non_negative_int("max_new_tokens", max_new_tokens)
     vocabulary_size = getattr(model, "vocabulary_size", None) or tokenizer.vocabulary_size
     check_sampling_arguments(
         strategy, top_k, top_p, temperature, repetition_penalty, vocabulary_size=vocabulary_size
     )
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+    if seed is not None:
+        check_non_negative_int("seed", seed)
     stops = _check_stop(stop)
     if tokenizer.vocabulary_size > vocabulary_size:
         raise ValueError(

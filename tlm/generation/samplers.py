@@ -16,6 +16,8 @@ import keras
 import keras_hub
 from keras import ops
 
+from tlm.checks import check_choice, check_optional_positive_int, check_positive_number
+
 STRATEGIES = ("greedy", "top_k", "top_p")
 
 # Defaults when a strategy is chosen without its parameter.
@@ -32,8 +34,8 @@ def check_sampling_arguments(
         strategy: one of `STRATEGIES`.
         top_k: `None` or an int in `[1, vocabulary_size]`.
         top_p: `None` or a float in `(0, 1]`.
-        temperature: a float `> 0`.
-        repetition_penalty: `None` or a float `> 0` (1 changes nothing).
+        temperature: a finite float `> 0`.
+        repetition_penalty: `None` or a finite float `> 0` (1 changes nothing).
         vocabulary_size: the model's vocabulary size, to bound `top_k`; `None` skips that bound.
 
     Example:
@@ -41,30 +43,19 @@ def check_sampling_arguments(
     >>> check_sampling_arguments("top_k", top_k=0)
     Traceback (most recent call last):
     ...
-    ValueError: `top_k` must be an integer >= 1. Received: top_k=0
+    ValueError: `top_k` must be None or an integer of at least 1. Received: top_k=0
     """
-    if strategy not in STRATEGIES:
-        valid = ", ".join(repr(name) for name in STRATEGIES)
-        raise ValueError(f"`strategy` must be one of {valid}. Received: strategy={strategy!r}")
-    if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
-            raise ValueError(f"`top_k` must be an integer >= 1. Received: top_k={top_k!r}")
-        if vocabulary_size is not None and top_k > vocabulary_size:
-            raise ValueError(
-                "`top_k` must not exceed the vocabulary size. "
-                f"Received: top_k={top_k}, vocabulary_size={vocabulary_size}"
-            )
+    check_choice("strategy", strategy, STRATEGIES)
+    check_optional_positive_int("top_k", top_k)
+    if top_k is not None and vocabulary_size is not None and top_k > vocabulary_size:
+        raise ValueError(
+            "`top_k` must not exceed the vocabulary size. "
+            f"Received: top_k={top_k}, vocabulary_size={vocabulary_size}"
+        )
     if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
         raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
-    if not isinstance(temperature, numbers.Real) or not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature!r}")
-    if repetition_penalty is not None and not (
-        isinstance(repetition_penalty, numbers.Real) and repetition_penalty > 0
-    ):
-        raise ValueError(
-            "`repetition_penalty` must be > 0 (1 changes nothing). "
-            f"Received: repetition_penalty={repetition_penalty!r}"
-        )
+    check_positive_number("temperature", temperature)
+    check_positive_number("repetition_penalty", repetition_penalty, optional=True)
 
 
 def make_sampler(strategy, top_k=None, top_p=None):
