@@ -1,5 +1,6 @@
 """Tests of the `tlm compare` command: help, bad input, and the `--quick` smoke run CI relies on."""
 
+import dataclasses
 import json
 import os
 import re
@@ -7,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from help_defaults import parse_stated, stated_defaults
 
 from tlm.cli import main
+from tlm.compare.settings import QUICK, CompareConfig
 
 
 def test_help_explains_every_option(capsys):
@@ -20,8 +23,7 @@ def test_help_explains_every_option(capsys):
         "--corpus",
         "--tokenizer",
         "--preset",
-        "--transformer-preset",
-        "--lstm-preset",
+        "--presets",
         "--budget",
         "--budget-value",
         "--sequence-length",
@@ -35,15 +37,41 @@ def test_help_explains_every_option(capsys):
     assert "about 10 minutes" in text
 
 
+def test_help_states_the_dataclass_defaults(monkeypatch, capsys):
+    stated = stated_defaults("compare", monkeypatch, capsys)
+    fields = {field.name: field for field in dataclasses.fields(CompareConfig)}
+    assert set(stated) == set(fields)
+    for name, (text, quick) in stated.items():
+        default = fields[name].default
+        assert parse_stated(text, default) == default, (name, text, default)
+        if name in QUICK:
+            assert parse_stated(quick, default) == QUICK[name], (name, quick)
+        else:
+            assert quick is None, name
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
         (["--budget-value", "0"], "`budget_value` must be a number greater than 0"),
         (["--budget", "time", "--budget-value", "-3"], "`budget_value` must be a number greater"),
-        (["--models", "transformer", "gru"], "Unknown model kind: .* Received: 'gru'"),
+        (["--budget", "days"], "`budget` must be one of 'steps', 'time', 'flops'"),
+        (["--models", "transformer", "gru"], "`models` must be one of .* Received: models='gru'"),
         (["--preset", "huge"], "Unknown preset for the transformer model"),
-        (["--lstm-preset", "big"], "Unknown preset for the lstm model"),
-        (["--seeds", "0"], "`--seeds` must be at least 1. Received: --seeds=0"),
+        (["--presets", "lstm=big"], "Unknown preset for the lstm model"),
+        (["--presets", "lstm"], "`presets` must hold KIND=PRESET pairs"),
+        (["--seeds", "0", "0"], "`seeds` must be a number or a list of distinct integers"),
+        (["--seeds", "-1"], "`seeds` must be a number or a list of distinct integers >= 0"),
+        (["--tokenizer", "bytes"], "`tokenizer` must be one of 'char'"),
+        # An explicit non-positive size is an error, never "not given".
+        (["--sequence-length", "0"], "`sequence_length` must be an integer of at least 1"),
+        (["--batch-size", "0"], "Received: batch_size=0"),
+        (["--max-eval-batches", "0"], "Received: max_eval_batches=0"),
+        (["--curve-batches", "0"], "Received: curve_batches=0"),
+        (["--max-new-tokens", "0"], "Received: max_new_tokens=0"),
+        (["--top-k", "0"], "Received: top_k=0"),
+        (["--vocabulary-size", "-5"], "Received: vocabulary_size=-5"),
+        (["--learning-rate", "0"], "Received: learning_rate=0.0"),
     ],
 )
 def test_bad_input_exits_with_code_2_and_one_line(tmp_path, capsys, options, message):
@@ -73,7 +101,8 @@ def test_corpus_too_small_exits_with_code_2(tmp_path, capsys):
             str(corpus),
             "--sequence-length",
             "64",
-            "--quiet",
+            "--verbose",
+            "0",
             "--out",
             str(tmp_path / "out"),
         ]

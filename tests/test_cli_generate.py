@@ -86,10 +86,13 @@ def test_several_prompts_are_printed_one_after_the_other(run_dir, capsys):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--top-k", "0", "--strategy", "top_k"], "`top_k` must be an integer >= 1"),
+        (
+            ["--top-k", "0", "--strategy", "top_k"],
+            "`top_k` must be None or an integer of at least 1",
+        ),
         (["--top-p", "2", "--strategy", "top_p"], r"`top_p` must be in (0, 1]"),
-        (["--temperature", "0"], "`temperature` must be > 0"),
-        (["--max-new-tokens", "-1"], "`--max-new-tokens` must be >= 0"),
+        (["--temperature", "0"], "`temperature` must be a finite number greater than 0"),
+        (["--max-new-tokens", "-1"], "`max_new_tokens` must be an integer of at least 0"),
     ],
 )
 def test_bad_options_print_one_line_and_exit_2(run_dir, capsys, options, message):

@@ -1,11 +1,15 @@
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from help_defaults import parse_stated, stated_defaults
 
 from tlm.cli import main
+from tlm.commands.train import TrainJob
+from tlm.training import TrainConfig
 
 TEXT = "".join(f"{word} {i % 7}, said the {word}\n" for i, word in enumerate(["ab", "ca"] * 120))
 
@@ -42,7 +46,10 @@ def _train_arguments(corpus_file, out, *extra):
 
 def test_train_then_evaluate_from_the_command_line(corpus_file, tmp_path, capsys):
     out = str(tmp_path / "run")
-    assert main(_train_arguments(corpus_file, out, "--warmup-steps", "1", "--clip", "1")) == 0
+    assert (
+        main(_train_arguments(corpus_file, out, "--warmup-steps", "1", "--global-clipnorm", "1"))
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"run directory: {out}" in printed and "best validation: epoch" in printed
     assert os.path.isfile(os.path.join(out, "model.keras"))
@@ -63,18 +70,60 @@ def test_train_then_evaluate_from_the_command_line(corpus_file, tmp_path, capsys
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--learning-rate", "0"], "`learning_rate` must be positive. Received: learning_rate=0"),
-        (["--epochs", "0"], "`epochs` must be an integer >= 1. Received: epochs=0"),
-        (["--optimizer", "rmsprop"], "`optimizer` must be one of"),
-        (["--batch-size", "500"], "fewer than one full batch"),
+        (
+            ["--learning-rate", "0"],
+            "`learning_rate` must be a finite number greater than 0. Received: learning_rate=0.0",
+        ),
+        (["--epochs", "0"], "`epochs` must be an integer of at least 1. Received: epochs=0"),
+        (["--optimizer", "rmsprop"], "`optimizer` must be one of 'adamw', 'adam', 'sgd'"),
+        (["--strategy", "tpu"], "`strategy` must be one of None, 'mirrored'"),
+        (["--batch-size", "500"], "too small for one batch"),
+        # An explicit non-positive size is an error, never "not given".
+        (["--sequence-length", "0"], "`sequence_length` must be None or an integer of at least"),
+        (["--batch-size", "0"], "`batch_size` must be an integer of at least 1. Received: "),
+        (["--batch-size", "-4"], "Received: batch_size=-4"),
+        (["--vocabulary-size", "0"], "`vocabulary_size` must be None or an integer of at least"),
+        (["--steps-per-epoch", "0"], "Received: steps_per_epoch=0"),
+        (
+            ["--stride", "0"],
+            "`stride` must be None or an integer of at least 1. Received: stride=0",
+        ),
+        (["--backup-every-steps", "-1"], "Received: backup_every_steps=-1"),
+        (["--evaluate-every-steps", "0"], "Received: evaluate_every_steps=0"),
+        (["--steps-per-execution", "0"], "Received: steps_per_execution=0"),
+        (["--sample-max-new-tokens", "0"], "Received: sample_max_new_tokens=0"),
+        (["--time-budget", "0"], "`time_budget` must be None or a finite number greater than 0"),
+        (["--warmup-steps", "-1"], "`warmup_steps` must be an integer of at least 0"),
+        (["--dropout", "1"], "`dropout` must be a number in [0, 1). Received: dropout=1.0"),
+        (["--model", "gru"], "`kind` must be one of 'transformer', 'lstm'. Received: kind='gru'"),
+        (["--preset", "huge"], "`preset` must be one of 'tiny', 'nanogpt-cpu', 'nanogpt-gpu'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(corpus_file, tmp_path, capsys, extra, message):
     out = tmp_path / "run"
     assert main(_train_arguments(corpus_file, str(out), *extra)) == 2
     error = capsys.readouterr().err
-    assert error.startswith("tlm train: error:") and message in error
+    assert error.startswith("tlm train: error:") and message in error, error
+    assert len(error.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_evaluate_refuses_an_explicit_non_positive_batch_size(tmp_path, capsys):
+    # Checked before the run is even read: the folder need not exist.
+    assert main(["evaluate", str(tmp_path / "run"), "--batch-size", "0"]) == 2
+    error = capsys.readouterr().err
+    assert "`batch_size` must be None or an integer of at least 1. Received: batch_size=0" in error
+
+
+def test_train_help_states_the_dataclass_defaults(monkeypatch, capsys):
+    stated = stated_defaults("train", monkeypatch, capsys)
+    fields = {f.name: f for cls in (TrainConfig, TrainJob) for f in dataclasses.fields(cls)}
+    options = {name for name, f in fields.items() if f.metadata.get("cli", True)}
+    assert set(stated) == options  # every setting is an option, and states its default
+    for name, (text, quick) in stated.items():
+        default = fields[name].default
+        assert parse_stated(text, default) == default, (name, text, default)
+        assert quick is None
 
 
 def test_an_existing_folder_that_is_not_a_run_is_refused(corpus_file, tmp_path, capsys):
@@ -105,7 +154,7 @@ def test_help_documents_every_option():
         "--optimizer",
         "--learning-rate",
         "--warmup-steps",
-        "--clip",
+        "--global-clipnorm",
         "--seed",
         "--time-budget",
         "--mixed-precision",

@@ -246,8 +246,8 @@ TINY = dict(
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        ({"models": ["transformer", "gru"]}, "Unknown model kind: .* Received: 'gru'"),
-        ({"presets": {"rnn": "tiny"}}, "Unknown model kind: .* Received: 'rnn'"),
+        ({"models": ["transformer", "gru"]}, "`models` must be one of .* Received: models='gru'"),
+        ({"presets": {"rnn": "tiny"}}, "`presets` must be one of .* Received: presets='rnn'"),
         (
             {"preset": "huge"},
             "Unknown preset for the transformer model: .* Received: preset='huge'",
@@ -266,6 +266,9 @@ TINY = dict(
         ({"seeds": [1, 1]}, "`seeds` must be a number or a list of distinct integers"),
         ({"tokenizer": "morse"}, "`tokenizer` must be one of .* Received: tokenizer='morse'"),
         ({"sequence_length": 0}, "`sequence_length` must be an integer of at least 1"),
+        ({"max_eval_batches": 0}, "`max_eval_batches` must be None or an integer of at least 1"),
+        ({"top_k": -1}, "`top_k` must be an integer of at least 1. Received: top_k=-1"),
+        ({"seed": 3}, r"Unknown comparison setting\(s\): seed\. Valid: .*seeds"),
         ({"prompts": [""]}, "`prompts` must be a list of non-empty strings"),
     ],
 )
@@ -274,7 +277,7 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, tiny_corpus, argume
 
     out = tmp_path / "out"
     with pytest.raises(ValueError, match=message):
-        compare_baselines(tiny_corpus, **{**TINY, "out": out, **arguments})
+        compare_baselines(corpus=tiny_corpus, **{**TINY, "out": out, **arguments})
     assert not out.exists()
 
 
@@ -285,7 +288,7 @@ def test_corpus_too_small_for_the_context_is_refused(tmp_path):
     corpus.write_text("\n".join(["To be, or not to be."] * 40), encoding="utf-8")
     out = tmp_path / "out"
     with pytest.raises(ValueError, match=r"has \d+ tokens, fewer than sequence_length \+ 1"):
-        compare_baselines(corpus, **{**TINY, "sequence_length": 64, "out": out})
+        compare_baselines(corpus=corpus, **{**TINY, "sequence_length": 64, "out": out})
     assert not out.exists()
 
 
@@ -295,7 +298,7 @@ def test_output_directory_that_is_a_file_is_refused(tmp_path, tiny_corpus):
     out = tmp_path / "results.txt"
     out.write_text("keep me")
     with pytest.raises(ValueError, match="`out` must be a directory, but a file of that name"):
-        compare_baselines(tiny_corpus, **{**TINY, "out": out})
+        compare_baselines(corpus=tiny_corpus, **{**TINY, "out": out})
     assert out.read_text() == "keep me"
 
 
@@ -304,7 +307,7 @@ def test_non_empty_output_directory_is_refused(tmp_path, tiny_corpus):
 
     (tmp_path / "old.md").write_text("earlier results")
     with pytest.raises(ValueError, match="`out` must be a new or empty directory"):
-        compare_baselines(tiny_corpus, **{**TINY, "out": tmp_path})
+        compare_baselines(corpus=tiny_corpus, **{**TINY, "out": tmp_path})
 
 
 def test_flops_budget_too_small_for_one_step_is_refused(tmp_path, tiny_corpus):
@@ -313,7 +316,7 @@ def test_flops_budget_too_small_for_one_step_is_refused(tmp_path, tiny_corpus):
     out = tmp_path / "out"
     with pytest.raises(ValueError, match="`budget_value` is too small for one training step"):
         compare_baselines(
-            tiny_corpus, **{**TINY, "budget": "flops", "budget_value": 1e3, "out": out}
+            corpus=tiny_corpus, **{**TINY, "budget": "flops", "budget_value": 1e3, "out": out}
         )
     assert not out.exists()
 
@@ -352,7 +355,7 @@ def test_compare_baselines_trains_both_models_and_writes_everything(tmp_path, ti
     from tlm.training import load_run
 
     out = tmp_path / "compare"
-    result = compare_baselines(tiny_corpus, **{**TINY, "out": out})
+    result = compare_baselines(corpus=tiny_corpus, **{**TINY, "out": out})
 
     assert result.kinds == ["transformer", "lstm"]
     for run in result.runs:
@@ -388,7 +391,7 @@ def test_time_budget_gives_each_model_the_same_seconds(tmp_path, tiny_corpus):
     from tlm.compare import compare_baselines
 
     arguments = {**TINY, "budget": "time", "budget_value": 6, "out": tmp_path / "time"}
-    result = compare_baselines(tiny_corpus, **arguments)
+    result = compare_baselines(corpus=tiny_corpus, **arguments)
     for run in result.runs:
         # The clock stops training after the step that crosses the budget, then evaluates.
         assert 6 <= run.figures["wall_time"] < 30
@@ -401,7 +404,9 @@ def test_time_budget_gives_each_model_the_same_seconds(tmp_path, tiny_corpus):
 def test_several_seeds_give_mean_and_spread(tmp_path, tiny_corpus):
     from tlm.compare import compare_baselines
 
-    result = compare_baselines(tiny_corpus, **{**TINY, "seeds": 2, "out": tmp_path / "seeds"})
+    result = compare_baselines(
+        corpus=tiny_corpus, **{**TINY, "seeds": 2, "out": tmp_path / "seeds"}
+    )
     assert [(run.kind, run.seed) for run in result.runs] == [
         ("transformer", 0),
         ("lstm", 0),

@@ -10,7 +10,7 @@ import pytest
 from tlm.data.corpora import Corpus
 from tlm.data.pipeline import prepare
 from tlm.models import build_model
-from tlm.training import load_run, train
+from tlm.training import TrainConfig, load_run, train
 
 # Small enough to train in a second, varied enough that the loss moves.
 TEXT = "".join(f"{word} {i % 7}\n" for i, word in enumerate(["ab", "bca", "cab", "ba"] * 60))
@@ -51,8 +51,11 @@ def test_train_writes_a_run_directory_that_load_run_reads(tmp_path):
         "training_curves.png",
     ]  # backup/ is gone once the run is complete
     config = json.load(open(os.path.join(out, "config.json")))
-    assert config["tlm_run"] == 1 and config["model"]["kind"] == "transformer"
+    assert config["tlm_run"] == 2 and config["model"]["kind"] == "transformer"
     assert config["data"]["sequence_length"] == 8 and config["training"]["steps_per_epoch"] == 3
+    expected = TrainConfig(epochs=2, steps_per_epoch=3, seed=0, warmup_steps=2).record()
+    assert config["training"] == json.loads(json.dumps(expected))  # the config as given
+    assert config["plan"]["total_steps"] == 6 and config["plan"]["data_seed"] == 0
     history = json.load(open(os.path.join(out, "history.json")))
     assert history["epoch"] == [1, 2] and history["step"] == [3, 6]
     assert history == result.history and len(history["val_bits_per_character"]) == 2
@@ -118,11 +121,20 @@ def test_mixed_precision_rebuilds_the_model_under_the_policy(policy):
     "arguments, message",
     [
         ({"optimizer": "rmsprop"}, r"`optimizer` must be one of .*Received: optimizer='rmsprop'"),
-        ({"learning_rate": 0.0}, r"`learning_rate` must be positive. Received: learning_rate=0"),
-        ({"learning_rate": -1e-3}, r"`learning_rate` must be positive"),
-        ({"epochs": 0}, r"`epochs` must be an integer >= 1. Received: epochs=0"),
-        ({"mixed_precision": "float16"}, r"`mixed_precision` must be None or one of"),
+        (
+            {"learning_rate": 0.0},
+            r"`learning_rate` must be a finite number greater than 0. Received: learning_rate=0",
+        ),
+        ({"learning_rate": -1e-3}, r"`learning_rate` must be a finite number greater than 0"),
+        ({"epochs": 0}, r"`epochs` must be an integer of at least 1. Received: epochs=0"),
+        ({"mixed_precision": "float16"}, r"`mixed_precision` must be one of None, 'mixed_bf"),
         ({"clipnorm": 1.0, "global_clipnorm": 1.0}, r"Set only one of `clipnorm`"),
+        ({"steps_per_epoch": 0}, r"Received: steps_per_epoch=0"),
+        ({"min_learning_rate": 1.0}, r"`min_learning_rate` must be at most `learning_rate`"),
+        ({"beta_2": 1.5}, r"`beta_2` must be a number in \[0, 1\). Received: beta_2=1.5"),
+        ({"sample_prompts": [""]}, r"`sample_prompts` must be None or non-empty strings"),
+        ({"epoch": 2}, r"Unknown training setting\(s\): epoch\. Valid: .*epochs"),
+        ({"config": {"epochs": 2}}, r"`config` must be a TrainConfig or None"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(tmp_path, arguments, message):
@@ -131,6 +143,40 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, arguments, message):
     with pytest.raises(ValueError, match=message):
         train(_model(data), data, out=str(out), verbose=0, **arguments)
     assert not out.exists()
+
+
+def test_a_config_and_its_overrides_are_one_config(tmp_path):
+    data = _data()
+    config = TrainConfig(epochs=2, steps_per_epoch=2, learning_rate=3e-3)
+    out = str(tmp_path / "run")
+    train(_model(data), data, config, out, steps_per_epoch=1, verbose=0)
+    recorded = json.load(open(os.path.join(out, "config.json")))["training"]
+    assert recorded["steps_per_epoch"] == 1 and recorded["learning_rate"] == 3e-3
+    assert "verbose" not in recorded and "callbacks" not in recorded  # not training choices
+    assert config.steps_per_epoch == 2  # frozen: the override made a new config
+
+
+def test_resuming_with_different_training_settings_is_refused(tmp_path):
+    data = _data()
+    out = str(tmp_path / "run")
+    # The time budget stops the run at its first step, leaving a backup to resume from.
+    first = train(_model(data), data, out=out, epochs=2, steps_per_epoch=2, time_budget=1e-3)
+    assert first.stopped == "time_budget"
+    with pytest.raises(
+        ValueError,
+        match=r"Resuming needs the same training settings.*differing settings: learning_rate="
+        r"0\.001 \(saved\) vs 0\.002",
+    ):
+        train(
+            _model(data),
+            data,
+            out=out,
+            epochs=2,
+            steps_per_epoch=2,
+            time_budget=1e-3,
+            learning_rate=2e-3,
+            verbose=0,
+        )
 
 
 def test_a_corpus_too_small_for_one_batch_is_refused():

@@ -77,8 +77,10 @@ def check_positive_number(name, value, optional=False):
     if value is None and optional:
         return
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        rule = "None or a finite number greater than 0" if optional else (
-            "a finite number greater than 0"
+        rule = (
+            "None or a finite number greater than 0"
+            if optional
+            else ("a finite number greater than 0")
         )
         raise ValueError(f"`{name}` must be {rule}. Received: {name}={value!r}")
 

@@ -1,12 +1,14 @@
 """The `tlm` command: one subcommand per module in `tlm/commands/`.
 
-Each command module exposes `add_parser(subparsers)`, which registers its parser and sets
-`func(args) -> int` as the default. Heavy imports (TensorFlow, Keras) happen inside `func`, so
-`tlm --help` answers at once.
+Each command module exposes `HELP` (its one-line summary) and `add_parser(subparsers)`, which
+registers its parser and sets `func(args) -> int` as the default. Only the parser of the command
+being run is built: a command whose options come from a settings dataclass imports TensorFlow to
+build them, and `tlm --help` needs none of that, so it answers at once.
 """
 
 import argparse
 import importlib
+import os
 import sys
 
 import tlm
@@ -16,7 +18,8 @@ import tlm
 COMMANDS = ("data", "train", "evaluate", "generate", "compare")
 
 
-def build_parser():
+def build_parser(command=None):
+    """The `tlm` parser; the full parser of `command` only (all of them when it is "all")."""
     parser = argparse.ArgumentParser(
         prog="tlm",
         description=(
@@ -34,12 +37,19 @@ def build_parser():
             if error.name != f"tlm.commands.{name}":
                 raise
             continue
-        module.add_parser(subparsers)
+        if command in (name, "all"):
+            module.add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=module.HELP)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # TensorFlow's C++ info lines would bury the output; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

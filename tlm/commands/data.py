@@ -17,10 +17,13 @@ file or a folder of .txt files; see tlm.data.corpora.load_corpus for how each is
 """
 
 
+HELP = "inspect corpora (tlm data describe [CORPUS])"
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "data",
-        help="inspect corpora (tlm data describe [CORPUS])",
+        help=HELP,
         description="Inspect the corpora tlm trains on.",
     )
     actions = parser.add_subparsers(title="actions", dest="data_action", metavar="ACTION")

@@ -6,6 +6,8 @@ the run's own tokenizer and settings, and prints the figures.
 
 import argparse
 
+from tlm.checks import check_optional_positive_int
+
 DESCRIPTION = """\
 Evaluate a run directory written by `tlm train`: load its best model and tokenizer, rebuild the
 chosen split of its corpus with the same tokenizer and sequence length, and print the exact
@@ -13,10 +15,13 @@ cross-entropy (nats per token), perplexity, bits per token and bits per characte
 nats / (ln 2 x characters), so models with different tokenizers compare)."""
 
 
+HELP = "Test perplexity and bits per character of a trained run."
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
-        help="Test perplexity and bits per character of a trained run.",
+        help=HELP,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -34,7 +39,7 @@ def add_parser(subparsers):
         "--batch-size",
         type=int,
         default=None,
-        help="sequences per evaluation batch (default: the run's)",
+        help="sequences per evaluation batch (default: None: the run's)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(func=run)
@@ -48,6 +53,7 @@ def run(args):
     from tlm.evaluation import evaluate
     from tlm.training import load_run
 
+    check_optional_positive_int("batch_size", args.batch_size)
     loaded = load_run(args.run_dir)
     settings = loaded.config.get("data", {})
     corpus = args.corpus or settings.get("corpus")
@@ -59,7 +65,7 @@ def run(args):
         corpus,
         loaded.tokenizer,
         sequence_length=settings.get("sequence_length", 64),
-        batch_size=args.batch_size or settings.get("batch_size", 32),
+        batch_size=settings.get("batch_size", 32) if args.batch_size is None else args.batch_size,
         shuffle=False,
     )
     dataset = {"test": data.test, "validation": data.validation, "train": data.train}[args.split]

@@ -22,10 +22,13 @@ Examples:
 """
 
 
+HELP = "Generate text from a trained run, streamed to the terminal."
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "generate",
-        help="Generate text from a trained run, streamed to the terminal.",
+        help=HELP,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -107,6 +110,7 @@ def run(args):
         repetition_penalty=args.repetition_penalty,
         use_cache=not args.no_cache,
     )
+    from tlm.checks import check_non_negative_int
     from tlm.generation import generate
     from tlm.generation.samplers import check_sampling_arguments
 
@@ -114,10 +118,7 @@ def run(args):
     check_sampling_arguments(
         args.strategy, args.top_k, args.top_p, args.temperature, args.repetition_penalty
     )
-    if args.max_new_tokens < 0:
-        raise ValueError(
-            f"`--max-new-tokens` must be >= 0. Received: max_new_tokens={args.max_new_tokens}"
-        )
+    check_non_negative_int("max_new_tokens", args.max_new_tokens)
     from tlm.training import load_run
 
     loaded = load_run(args.run)

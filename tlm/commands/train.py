@@ -1,10 +1,17 @@
-"""`tlm train`: train a Transformer or LSTM language model and write a run directory.
+"""`tlm train`: train a language model of any registered kind and write a run directory.
 
 The work is `tlm.training.train`; this module parses the options, prepares the data and the
-model, and prints a summary. TensorFlow is imported inside `run`, so `tlm --help` stays instant.
+model, and prints a summary. The training options are generated from `TrainConfig`'s fields and
+the others from `TrainJob`'s, so `--help` states the defaults the code uses. TensorFlow is
+imported when this command's parser is built, so `tlm --help` stays instant.
 """
 
 import argparse
+import dataclasses
+import os
+
+from tlm.checks import check_optional_positive_int, check_positive_int, check_rate
+from tlm.commands.options import add_options, given
 
 DESCRIPTION = """\
 Train a language model with Keras `model.fit` and write a run directory: the best model by
@@ -23,246 +30,130 @@ examples:
   tlm train --model lstm --corpus tiny_shakespeare --epochs 1 --steps-per-epoch 500
   tlm train --preset nanogpt-cpu --corpus tiny_shakespeare --batch-size 12 --stride 1 \\
       --steps-per-epoch 2000 --learning-rate 1e-3 --min-learning-rate 1e-4 \\
-      --warmup-steps 100 --clip 1.0 --out runs/nanogpt-cpu"""
+      --warmup-steps 100 --global-clipnorm 1.0 --out runs/nanogpt-cpu"""
+
+
+def _setting(default, help):  # noqa: A002
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainJob:
+    """What `tlm train` trains on and where it writes: everything but the `TrainConfig`."""
+
+    model: str = _setting("transformer", "model kind: transformer, lstm or a registered one")
+    preset: str = _setting("tiny", "size preset of the model kind: tiny, nanogpt-cpu, nanogpt-gpu")
+    dropout: float | None = _setting(None, "dropout rate; None: the preset's")
+    corpus: str = _setting(
+        "shakespeare",
+        "corpus name (shakespeare, tiny_shakespeare) or path to a .txt file or folder of them",
+    )
+    tokenizer: str = _setting("char", "tokenizer kind: char, word, wordpiece, sentencepiece, bpe")
+    vocabulary_size: int | None = _setting(
+        None, "vocabulary size of word and subword tokenizers; None: the kind's"
+    )
+    sequence_length: int | None = _setting(
+        None, "context length in tokens; None: the preset's context, or 64 for a model without one"
+    )
+    batch_size: int = _setting(32, "sequences per training step")
+    cache_dir: str | None = _setting(
+        None, "folder to cache tokenized ids and tokenizers in; None: no cache"
+    )
+    out: str | None = _setting(None, "run directory; None: runs/MODEL-PRESET-CORPUS-TOKENIZER")
+
+    def __post_init__(self):
+        check_positive_int("batch_size", self.batch_size)
+        check_optional_positive_int("sequence_length", self.sequence_length)
+        check_optional_positive_int("vocabulary_size", self.vocabulary_size)
+        if self.dropout is not None:
+            check_rate("dropout", self.dropout)
+
+    @property
+    def run_dir(self):
+        """`out`, or runs/MODEL-PRESET-CORPUS-TOKENIZER with a path corpus reduced to its name."""
+        if self.out:
+            return self.out
+        corpus = os.path.splitext(os.path.basename(os.path.normpath(self.corpus)))[0]
+        return os.path.join("runs", f"{self.model}-{self.preset}-{corpus}-{self.tokenizer}")
+
+
+HELP = "Train a language model (Transformer, LSTM, ...); write a run directory."
+
+# The options of each help group, in order.
+JOB_GROUPS = {
+    "model": ("model", "preset", "dropout"),
+    "data": (
+        "corpus",
+        "tokenizer",
+        "vocabulary_size",
+        "sequence_length",
+        "batch_size",
+        "cache_dir",
+    ),
+}
 
 
 def add_parser(subparsers):
+    from tlm.training import TrainConfig
+
     parser = subparsers.add_parser(
         "train",
-        help="Train a Transformer or LSTM language model; write a run directory.",
+        help=HELP,
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    model = parser.add_argument_group("model")
-    model.add_argument(
-        "--model",
-        default="transformer",
-        choices=("transformer", "lstm"),
-        help="model kind (default: transformer)",
-    )
-    model.add_argument(
-        "--preset",
-        default="tiny",
-        help="size preset: tiny, nanogpt-cpu or nanogpt-gpu (default: tiny)",
-    )
-    model.add_argument(
-        "--dropout", type=float, default=None, help="dropout rate, overriding the preset's"
-    )
-
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--corpus",
-        default="shakespeare",
-        help="corpus name (shakespeare, tiny_shakespeare) or path to a .txt file "
-        "or folder of .txt files (default: shakespeare)",
-    )
-    data.add_argument(
-        "--tokenizer",
-        default="char",
-        help="tokenizer kind: char, word, wordpiece, sentencepiece or bpe (default: char)",
-    )
-    data.add_argument(
-        "--vocabulary-size",
-        type=int,
-        default=None,
-        help="vocabulary size for word and subword tokenizers (default: the kind's)",
-    )
-    data.add_argument(
-        "--sequence-length",
-        type=int,
-        default=None,
-        help="context length in tokens (default: the preset's, 64 for tiny)",
-    )
-    data.add_argument(
-        "--batch-size", type=int, default=32, help="sequences per training step (default: 32)"
-    )
-    data.add_argument(
-        "--stride",
-        type=int,
-        default=None,
-        help="tokens between training windows; 1 uses every offset as nanoGPT "
-        "does (default: the sequence length, no overlap)",
-    )
-    data.add_argument(
-        "--cache-dir",
-        default=None,
-        help="folder to cache tokenized ids and tokenizers in (default: none)",
-    )
-
-    training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=1, help="epochs, >= 1 (default: 1)")
-    training.add_argument(
-        "--steps-per-epoch",
-        type=int,
-        default=None,
-        help="optimizer steps per epoch (default: one pass over the windows)",
-    )
-    training.add_argument(
-        "--optimizer", default="adamw", help="adamw, adam or sgd (default: adamw)"
-    )
-    training.add_argument(
-        "--learning-rate", type=float, default=1e-3, help="peak learning rate, > 0 (default: 1e-3)"
-    )
-    training.add_argument(
-        "--min-learning-rate",
-        type=float,
-        default=None,
-        help="floor of the cosine decay (default: learning rate / 10)",
-    )
-    training.add_argument(
-        "--warmup-steps", type=int, default=0, help="linear warm-up steps (default: 0)"
-    )
-    training.add_argument(
-        "--weight-decay",
-        type=float,
-        default=0.1,
-        help="AdamW weight decay on weight matrices (default: 0.1)",
-    )
-    training.add_argument(
-        "--beta-2", type=float, default=0.99, help="Adam/AdamW second-moment decay (default: 0.99)"
-    )
-    training.add_argument(
-        "--clip",
-        type=float,
-        default=None,
-        help="clip the global gradient norm to this value (default: no clipping)",
-    )
-    training.add_argument(
-        "--seed", type=int, default=0, help="seed for weights, dropout and batch order (default: 0)"
-    )
-    training.add_argument(
-        "--deterministic",
-        action="store_true",
-        help="enable TensorFlow op determinism (bit-exact reruns, slower)",
-    )
-    training.add_argument(
-        "--time-budget",
-        type=float,
-        default=None,
-        help="stop cleanly after this many seconds of training",
-    )
-    training.add_argument(
-        "--mixed-precision",
-        default=None,
-        choices=("mixed_bfloat16", "mixed_float16"),
-        help="mixed-precision policy (default: float32)",
-    )
-    training.add_argument(
-        "--strategy",
-        default="default",
-        choices=("default", "mirrored"),
-        help="tf.distribute strategy: mirrored uses every local GPU (default: one device)",
-    )
-    training.add_argument(
-        "--backup-every",
-        type=int,
-        default=None,
-        help="back up the training state every N steps as well as at each "
-        "epoch end (default: epoch ends only)",
-    )
-    training.add_argument(
-        "--steps-per-execution",
-        type=int,
-        default=1,
-        help="optimizer steps per compiled call (default: 1)",
-    )
-    training.add_argument(
-        "--sample-prompt",
-        action="append",
-        default=None,
-        help="print greedy and top-k continuations of this prompt after each epoch (repeatable)",
-    )
-
-    output = parser.add_argument_group("output")
-    output.add_argument(
-        "--out", default=None, help="run directory (default: runs/MODEL-PRESET-CORPUS-TOKENIZER)"
-    )
-    output.add_argument(
-        "--verbose",
-        type=int,
-        default=1,
-        choices=(0, 1, 2),
-        help="0 silent, 1 progress bar, 2 one line per epoch (default: 1)",
-    )
+    for title, names in JOB_GROUPS.items():
+        add_options(parser.add_argument_group(title), TrainJob, names)
+    add_options(parser.add_argument_group("training (tlm.training.TrainConfig)"), TrainConfig)
+    add_options(parser.add_argument_group("output"), TrainJob, ("out",))
     parser.set_defaults(func=run)
     return parser
-
-
-def default_out(args):
-    """runs/MODEL-PRESET-CORPUS-TOKENIZER, with a path corpus reduced to its base name."""
-    import os
-
-    corpus = os.path.splitext(os.path.basename(os.path.normpath(args.corpus)))[0]
-    return os.path.join("runs", f"{args.model}-{args.preset}-{corpus}-{args.tokenizer}")
 
 
 def run(args):
     import keras
 
     from tlm.data.pipeline import prepare
-    from tlm.models import PRESETS, build_model
-    from tlm.training import recipe, runs
+    from tlm.models import build_model, default_sequence_length, preset_config
+    from tlm.training import TrainConfig, runs, train
 
-    recipe.check_arguments(
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        time_budget=args.time_budget,
-    )
-    if args.preset not in PRESETS:
-        raise ValueError(
-            f"`--preset` must be one of {tuple(PRESETS)}. Received: preset={args.preset!r}"
-        )
-    out = args.out or default_out(args)
+    job = TrainJob(**given(args, TrainJob))
+    config = TrainConfig(**given(args, TrainConfig))
+    preset_config(job.model, job.preset)  # checks the kind and its preset
+    out = job.run_dir
     if runs.check_run_directory(out, None) and runs.is_finished(out):
         raise ValueError(
             "`--out` holds a finished run (it has a model and no backup to resume from). Choose "
             f"a new folder. Received: out={out!r}"
         )
-    sequence_length = args.sequence_length or PRESETS[args.preset]["transformer"].sequence_length
+    sequence_length = job.sequence_length or default_sequence_length(job.model, job.preset)
 
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(config.seed or 0)
     data = prepare(
-        args.corpus,
-        args.tokenizer,
+        job.corpus,
+        job.tokenizer,
         sequence_length=sequence_length,
-        batch_size=args.batch_size,
-        vocabulary_size=args.vocabulary_size,
-        stride=args.stride,
-        seed=args.seed,
-        cache_dir=args.cache_dir,
+        batch_size=job.batch_size,
+        vocabulary_size=job.vocabulary_size,
+        stride=config.stride,
+        seed=config.seed or 0,
+        cache_dir=job.cache_dir,
     )
-    overrides = {} if args.dropout is None else {"dropout": args.dropout}
-    if args.model == "transformer":
-        overrides["sequence_length"] = sequence_length
-    model = build_model(args.model, data.tokenizer.vocabulary_size, args.preset, **overrides)
-    result = recipe.train(
-        model,
-        data,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        min_learning_rate=args.min_learning_rate,
-        warmup_steps=args.warmup_steps,
-        weight_decay=args.weight_decay,
-        beta_2=args.beta_2,
-        global_clipnorm=args.clip,
-        stride=args.stride,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        mixed_precision=args.mixed_precision,
-        strategy=None if args.strategy == "default" else args.strategy,
-        time_budget=args.time_budget,
-        out=out,
-        backup_every_steps=args.backup_every,
-        steps_per_execution=args.steps_per_execution,
-        sample_prompts=args.sample_prompt,
-        data_config={"corpus": args.corpus, "preset": args.preset, "stride": args.stride},
-        verbose=args.verbose,
+    overrides = {} if job.dropout is None else {"dropout": job.dropout}
+    model = build_model(
+        job.model,
+        data.tokenizer.vocabulary_size,
+        job.preset,
+        sequence_length=sequence_length,
+        **overrides,
     )
+    result = train(model, data, config, out)
+    _print_summary(result, out)
+    return 0
+
+
+def _print_summary(result, out):
     history = result.history
     print(f"run directory: {out}")
     print(
@@ -284,4 +175,3 @@ def run(args):
         print(line)
     if result.stopped:
         print(f"stopped early: {result.stopped.replace('_', ' ')}")
-    return 0

@@ -13,6 +13,8 @@ import time
 import keras
 from keras import ops
 
+from tlm.training.batches import lm_batches
+from tlm.training.placement import resolve_jit_compile
 from tlm.training.schedules import WarmupCosineDecay
 
 # Validation points on each curve, about.
@@ -163,9 +165,6 @@ def estimate_step_time(model, data, learning_rate, steps=6):
     `steps + 1` batches; the first (tracing and compiling) is left out. The model itself is not
     touched, so its training starts from the same weights and seed.
     """
-    from tlm.training.batches import lm_batches
-    from tlm.training.placement import resolve_jit_compile
-
     copy = type(model).from_config(model.get_config())
     copy.compile(
         optimizer=keras.optimizers.AdamW(learning_rate),

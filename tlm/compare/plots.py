@@ -12,10 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from tlm.compare.results import FIGURE_BY_KEY, kind_label
-
-# One colour per model kind, the same in every chart.
-COLORS = {"transformer": "tab:blue", "lstm": "tab:orange"}
+from tlm.compare.results import FIGURE_BY_KEY
+from tlm.models import label_of
 
 # The final figures the bar chart shows, one panel each.
 BAR_FIGURES = (
@@ -25,10 +23,6 @@ BAR_FIGURES = (
     "train_tokens_per_second",
     "generation_tokens_per_second",
 )
-
-
-def _color(kind, index):
-    return COLORS.get(kind, f"C{index + 2}")
 
 
 def plot_validation_curves(curves, path, title="Validation perplexity"):
@@ -64,9 +58,9 @@ def plot_validation_curves(curves, path, title="Validation perplexity"):
                     perplexity,
                     marker="o",
                     markersize=3,
-                    color=_color(kind, index),
+                    color=f"C{index}",  # one colour per kind, the same in every chart
                     alpha=1.0 if seed_index == 0 else 0.45,
-                    label=kind_label(kind) if seed_index == 0 else None,
+                    label=label_of(kind) if seed_index == 0 else None,
                 )
     axes[0].set_xlabel("training step")
     axes[1].set_xlabel("wall time (s)")
@@ -109,11 +103,11 @@ def plot_final_figures(summary, path, keys=BAR_FIGURES, title="Final figures"):
         means = [summary[k][key].mean if key in summary[k] else np.nan for k in kinds]
         errors = [summary[k][key].std if key in summary[k] else 0.0 for k in kinds]
         bars = ax.bar(
-            [kind_label(k) for k in kinds],
+            [label_of(k) for k in kinds],
             means,
             yerr=errors if any(e > 0 for e in errors) else None,
             capsize=4,
-            color=[_color(k, i) for i, k in enumerate(kinds)],
+            color=[f"C{index}" for index in range(len(kinds))],
         )
         decimals = spec.decimals if spec else 2
         ax.bar_label(bars, labels=[_short(m, decimals) for m in means], padding=2, fontsize=8)

@@ -10,8 +10,9 @@ import re
 import textwrap
 from pathlib import Path
 
-from tlm.compare.results import FIGURE_BY_KEY, format_number, kind_label
+from tlm.compare.results import FIGURE_BY_KEY, format_number
 from tlm.files import write_text_atomically
+from tlm.models import label_of
 
 # The scores the reading discusses, in order of importance.
 SCORES = (
@@ -60,7 +61,7 @@ def compare_figure(summary, key, first, second):
     relative = abs(w.mean - lo.mean) / abs(lo.mean) * 100 if lo.mean else float("inf")
     direction = "lower" if lower_wins else "higher"
     sentence = (
-        f"{figure.label}: the {kind_label(winner)} won, "
+        f"{figure.label}: the {label_of(winner)} won, "
         f"{format_number(w.mean, figure.decimals)} against "
         f"{format_number(lo.mean, figure.decimals)} ({relative:.1f}% {direction})."
     )
@@ -96,16 +97,16 @@ def reading(result):
         p1, p2 = parameters[first].mean, parameters[second].mean
         gap = abs(p1 - p2) / max(p1, p2) * 100
         paragraphs.append(
-            f"Size: the {kind_label(first)} has {format_number(p1, 0)} parameters and the "
-            f"{kind_label(second)} {format_number(p2, 0)} ({gap:.1f}% apart). "
+            f"Size: the {label_of(first)} has {format_number(p1, 0)} parameters and the "
+            f"{label_of(second)} {format_number(p2, 0)} ({gap:.1f}% apart). "
             + settings.get("sizing", "")
         )
 
     steps = {k: summary[k].get("steps") for k in kinds}
     if settings.get("budget", {}).get("kind") in ("time", "flops") and all(steps.values()):
         paragraphs.append(
-            f"Under this budget the {kind_label(first)} made {format_number(steps[first].mean, 0)}"
-            f" steps and the {kind_label(second)} {format_number(steps[second].mean, 0)}: "
+            f"Under this budget the {label_of(first)} made {format_number(steps[first].mean, 0)}"
+            f" steps and the {label_of(second)} {format_number(steps[second].mean, 0)}: "
             + (
                 "the faster model sees more text in the same time."
                 if settings["budget"]["kind"] == "time"
@@ -131,7 +132,7 @@ def reading(result):
 
 def sample_table(samples, kinds):
     """The samples as a Markdown table: one row per prompt and strategy, one column per model."""
-    header = ["Prompt", "Decoding"] + [kind_label(k) for k in kinds]
+    header = ["Prompt", "Decoding"] + [label_of(k) for k in kinds]
     rows = [header, ["---"] * len(header)]
     for sample in samples:
         texts = [_markdown_cell(sample["texts"].get(k, "")) for k in kinds]
@@ -160,7 +161,7 @@ def format_samples(samples, kinds, width=100, max_lines=12):
                 lines.extend(textwrap.wrap(line, column) or [""])
             if len(lines) > max_lines:
                 lines = lines[:max_lines] + ["..."]
-            wrapped.append([kind_label(kind).upper(), *lines])
+            wrapped.append([label_of(kind).upper(), *lines])
         height = max(len(lines) for lines in wrapped)
         body = [
             " | ".join(
@@ -183,7 +184,7 @@ def describe_settings(settings):
         ("Batch size", settings.get("batch_size")),
         ("Budget", describe_budget(settings)),
         ("Seeds", ", ".join(str(s) for s in settings.get("seeds", []))),
-        ("Presets", ", ".join(f"{kind_label(k)} `{p}`" for k, p in presets.items())),
+        ("Presets", ", ".join(f"{label_of(k)} `{p}`" for k, p in presets.items())),
     ]
     return "\n".join(f"- {name}: {value}" for name, value in items if value not in (None, ""))
 
@@ -192,7 +193,7 @@ def write_report(result, path):
     """Write report.md: settings, table, reading, plots, samples and the run directories."""
     path = Path(path)
     kinds = result.kinds
-    names = " vs ".join(kind_label(k) for k in kinds)
+    names = " vs ".join(label_of(k) for k in kinds)
     parts = [
         f"# {names}",
         "Both models trained on the same data under the same budget:",
@@ -230,7 +231,7 @@ def write_report(result, path):
         "Each directory is a normal tlm run: `tlm generate DIR` and `tlm evaluate DIR` work on it."
     )
     parts.append(
-        "\n".join(f"- {kind_label(r.kind)}, seed {r.seed}: `{r.run_dir}`" for r in result.runs)
+        "\n".join(f"- {label_of(r.kind)}, seed {r.seed}: `{r.run_dir}`" for r in result.runs)
     )
     if result.wall_time == result.wall_time:  # not NaN
         parts.append(f"The whole comparison took {result.wall_time:.0f} s.")

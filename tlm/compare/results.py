@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tlm.models import label_of
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -36,15 +38,6 @@ FIGURES = (
     Figure("generation_tokens_per_second", "Gen tokens/s", better="higher", decimals=0),
 )
 FIGURE_BY_KEY = {figure.key: figure for figure in FIGURES}
-
-# Display names of the model kinds.
-KIND_LABELS = {"transformer": "Transformer", "lstm": "LSTM"}
-
-
-def kind_label(kind):
-    """The display name of a model kind: `kind_label("lstm") == "LSTM"`."""
-    return KIND_LABELS.get(kind, kind)
-
 
 @dataclass(frozen=True)
 class Stat:
@@ -106,7 +99,7 @@ class ModelRun:
     """One model trained with one seed.
 
     Args:
-        kind: model kind, `"transformer"` or `"lstm"`.
+        kind: a registered model kind (`"transformer"`, `"lstm"`, ...).
         preset: the preset the model was built from.
         seed: the seed of weights initialisation and data order.
         run_dir: the tlm run directory written by `tlm.training.train`.
@@ -211,7 +204,7 @@ def format_table(summary, spread=True, figures=FIGURES):
     header = ["Model"] + [f"{f.label} ({f.unit})" if f.unit else f.label for f in columns]
     rows = [header, ["---"] + ["---:"] * len(columns)]
     for kind, stats in summary.items():
-        cells = [kind_label(kind)]
+        cells = [label_of(kind)]
         for figure in columns:
             stat = stats.get(figure.key)
             cells.append(stat.format(figure.decimals, spread) if stat else "n/a")

@@ -10,43 +10,32 @@ The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 import dataclasses
 import os
 import time
-from pathlib import Path
 
+import keras
+import numpy as np
+
+from tlm.compare import fitting
 from tlm.compare.budget import Budget
-from tlm.compare.results import ComparisonResult, ModelRun, kind_label
-from tlm.compare.settings import resolve_settings
+from tlm.compare.plots import plot_attention_heatmap, plot_final_figures, plot_validation_curves
+from tlm.compare.report import write_report, write_results_json
+from tlm.compare.results import ComparisonResult, ModelRun
+from tlm.compare.settings import CompareConfig
+from tlm.data.pipeline import prepare
+from tlm.evaluation import evaluate
+from tlm.generation import generate
+from tlm.models import build_model, count_parameters, flops_per_token, label_of
+from tlm.training import load_run, make_optimizer, train
 
 # A sentence of the default corpus for the attention heatmap (other corpora: validation text).
 ATTENTION_TEXT = "To be, or not to be, that is the question:"
 
 
-def compare_baselines(
-    corpus="shakespeare",
-    tokenizer="char",
-    *,
-    models=None,
-    preset=None,
-    presets=None,
-    budget=None,
-    budget_value=None,
-    sequence_length=None,
-    batch_size=None,
-    seeds=None,
-    learning_rate=None,
-    vocabulary_size=None,
-    max_eval_batches=None,
-    prompts=None,
-    max_new_tokens=None,
-    top_k=10,
-    out=None,
-    quick=False,
-    verbose=1,
-):
-    """Train an LSTM and a Transformer on the same data under one budget; measure and report.
+def compare_baselines(config=None, **overrides):
+    """Train several model kinds on the same data under one budget; measure and report.
 
-    Both models share the corpus, tokenizer, context length, batch size, seeds, learning-rate
+    Every model shares the corpus, tokenizer, context length, batch size, seeds, learning-rate
     schedule and budget. The presets of the same name are sized to about the same parameter
-    count (`tlm.models.PRESETS`); both counts are reported. Budgets:
+    count (`tlm.models.matched_presets`); the counts are reported. Budgets:
 
     - `"steps"`: the same number of optimizer steps (so the same tokens);
     - `"time"`: the same seconds of training (a faster model takes more steps); the learning
@@ -54,33 +43,15 @@ def compare_baselines(
     - `"flops"`: the same training FLOPs, turned into steps per model with
       `tlm.models.flops_per_token`.
 
-    Everything is checked before any work starts: a bad argument raises a `ValueError` naming
-    it, and nothing is written.
+    Any registered model kind takes part (`tlm.models.register_model_kind`). Everything is
+    checked before any work starts: a bad argument raises a `ValueError` naming it, and nothing
+    is written.
 
     Args:
-        corpus: a corpus name (`"shakespeare"`, `"tiny_shakespeare"`) or a path to a `.txt` file
-            or a folder of them.
-        tokenizer: a tokenizer kind (`"char"`, `"word"`, `"wordpiece"`, `"sentencepiece"`,
-            `"bpe"`).
-        models: the model kinds, default `("transformer", "lstm")`.
-        preset: preset of every model, default `"tiny"` (`"nanogpt-cpu"`, `"nanogpt-gpu"`).
-        presets: `{kind: preset}` overriding `preset` for some kinds.
-        budget: `"steps"`, `"time"` or `"flops"`; default `"time"` (`"steps"` when `quick`).
-        budget_value: steps, seconds or FLOPs per model; default 210 s, 2000 steps or 3e12
-            FLOPs (`quick`: 30 steps, 20 s or 3e10 FLOPs).
-        sequence_length: context length in tokens, default 64 (`quick`: 32).
-        batch_size: sequences per step, default 32 (`quick`: 16).
-        seeds: a list of seeds, or a number `n` for seeds `0..n-1`; default `[0]`.
-        learning_rate: peak learning rate of both models, default 3e-3.
-        vocabulary_size: vocabulary size for the trained tokenizers.
-        max_eval_batches: batches of each split in the final evaluation, default all
-            (`quick`: 8); curves during training use at most 20 (`quick`: 4).
-        prompts: prompts to sample both models with; default two Shakespeare openings.
-        max_new_tokens: tokens per sample, default 200 (`quick`: 40).
-        top_k: k of the top-k samples.
-        out: output directory, default `runs/compare-<timestamp>`; must not exist or be empty.
-        quick: a smoke test: small data shapes, few steps, short samples.
-        verbose: 1 shows Keras progress bars, 0 only the headline of each model.
+        config: a `CompareConfig`, or None for `CompareConfig.create(**overrides)` (which
+            takes `quick=True` for the smoke-test defaults).
+        **overrides: `CompareConfig` fields replacing those of `config`
+            (`compare_baselines(quick=True, out="runs/q")`).
 
     Returns:
         A `ComparisonResult`; `result.table()` is the summary table.
@@ -91,30 +62,15 @@ def compare_baselines(
     >>> print(result.table())  # doctest: +SKIP
     """
     started = time.monotonic()
-    settings = resolve_settings(
-        corpus=corpus,
-        tokenizer=tokenizer,
-        models=models,
-        preset=preset,
-        presets=presets,
-        budget=budget,
-        budget_value=budget_value,
-        sequence_length=sequence_length,
-        batch_size=batch_size,
-        seeds=seeds,
-        learning_rate=learning_rate,
-        vocabulary_size=vocabulary_size,
-        max_eval_batches=max_eval_batches,
-        prompts=prompts,
-        max_new_tokens=max_new_tokens,
-        top_k=top_k,
-        out=out,
-        quick=quick,
-        verbose=verbose,
-    )
-    from tlm.data.pipeline import prepare
-
-    s = settings
+    if config is None:
+        config = CompareConfig.create(**overrides)
+    elif not isinstance(config, CompareConfig):
+        raise ValueError(f"`config` must be a CompareConfig or None. Received: config={config!r}")
+    else:
+        config = config.replace(**overrides)
+    out = config.output_directory()
+    verbose = config.verbose
+    s = config
     _say(verbose, f"Preparing {s.corpus!r} with the {s.tokenizer} tokenizer ...")
     data = prepare(
         s.corpus,
@@ -126,7 +82,6 @@ def compare_baselines(
     )
     if s.budget == "flops":
         _check_flops_budget(data, s)
-    out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
     record = s.record(data)
     _say(verbose, _describe(record, data))
@@ -144,7 +99,7 @@ def compare_baselines(
             runs.append(run)
             if seed == s.seeds[0]:
                 _merge_samples(samples, kind, model_samples)
-                if attention is not None:
+                if attention is not None and "attention" not in plots:
                     plots["attention"] = _plot_attention(out, attention)
     result = ComparisonResult(out, record, runs, samples=samples, plots=plots)
     _finish(result, started)
@@ -152,23 +107,16 @@ def compare_baselines(
 
 
 def _run_model(kind, seed, data, s, run_dir, step_times, counter):
-    import keras
-
-    from tlm.compare import fitting
-    from tlm.evaluation import evaluate
-    from tlm.models import count_parameters, flops_per_token
-    from tlm.training import load_run, make_optimizer, train
-
-    preset = s.presets[kind]
+    preset = s.model_presets[kind]
     keras.utils.set_random_seed(seed)
     model = _build_model(kind, data, s)
     parameters = count_parameters(model)
     flops = flops_per_token(model)
     tokens_per_step = s.sequence_length * s.batch_size
-    budget = Budget(s.budget, s.budget_value)
+    budget = Budget(s.budget, s.budget_amount)
     _say(
         s.verbose or 1,
-        f"\n{counter} {kind_label(kind)} (preset {preset!r}, seed {seed}): {parameters:,} "
+        f"\n{counter} {label_of(kind)} (preset {preset!r}, seed {seed}): {parameters:,} "
         f"parameters, {flops:,} training FLOPs per token; budget: {budget.describe()}",
     )
 
@@ -191,17 +139,16 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         warmup = min(100, max(1, steps // 20))
         options = dict(warmup_steps=warmup)
 
-    curve_data = dataclasses.replace(data, validation=data.validation.take(s.curve_batches))
+    curve_data = dataclasses.replace(data, validation=data.validation.take(s.eval_curve_batches))
     result = train(
         model,
         curve_data,
+        out=os.fspath(run_dir),
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         learning_rate=s.learning_rate,
         seed=seed,
-        out=os.fspath(run_dir),
-        callbacks=callbacks,
-        data_config={"corpus": s.corpus},
+        callbacks=tuple(callbacks),
         verbose=s.verbose,
         **options,
     )
@@ -230,11 +177,11 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         figures[f"{split}_bits_per_character"] = scores.get("bits_per_character", float("nan"))
     samples, figures["generation_tokens_per_second"] = _sample(saved, data.tokenizer, s, seed)
     attention = None
-    if kind == "transformer" and hasattr(saved, "attention_scores"):
+    if hasattr(saved, "attention_scores"):
         attention = _attention(saved, data, s)
     _say(
         s.verbose or 1,
-        f"{kind_label(kind)}: {result.steps:,} steps in {result.wall_time:.0f} s, validation "
+        f"{label_of(kind)}: {result.steps:,} steps in {result.wall_time:.0f} s, validation "
         f"perplexity {figures['validation_perplexity']:.3f}, test perplexity "
         f"{figures['test_perplexity']:.3f}",
     )
@@ -252,27 +199,25 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
 
 def _check_flops_budget(data, s):
     """Refuse a FLOPs budget too small for one step of any model, before anything is written."""
-    from tlm.models import flops_per_token
-
     for kind in s.models:
         model = _build_model(kind, data, s)
-        Budget("flops", s.budget_value).steps_for(
+        Budget("flops", s.budget_amount).steps_for(
             flops_per_token(model), s.sequence_length * s.batch_size
         )
 
 
 def _build_model(kind, data, s):
-    """The comparison's `kind` model: its preset, a Transformer's context set to the data's."""
-    from tlm.models import build_model
-
-    overrides = {"sequence_length": s.sequence_length} if kind == "transformer" else {}
-    return build_model(kind, data.tokenizer.vocabulary_size, s.presets[kind], **overrides)
+    """The comparison's `kind` model: its preset, with a fixed context set to the data's."""
+    return build_model(
+        kind,
+        data.tokenizer.vocabulary_size,
+        s.model_presets[kind],
+        sequence_length=s.sequence_length,
+    )
 
 
 def _sample(model, tokenizer, s, seed):
     """Samples for every prompt (greedy, top-k) and greedy generation speed in tokens/s."""
-    from tlm.generation import generate
-
     samples = []
     for strategy in ("greedy", "top_k"):
         # One batch: each row gets its own random draws. Prompts sampled one by one with the same
@@ -315,8 +260,6 @@ def _merge_samples(samples, kind, model_samples):
 
 def _attention(model, data, s):
     """Last block's attention weights `(num_heads, T, T)` over one sentence, and its tokens."""
-    import numpy as np
-
     ids = data.tokenizer.encode(ATTENTION_TEXT)
     if s.corpus not in ("shakespeare", "tiny_shakespeare") or data.tokenizer.unk_id in ids:
         ids = data.validation_ids[: min(48, s.sequence_length)]
@@ -328,8 +271,6 @@ def _attention(model, data, s):
 
 
 def _plot_attention(out, attention):
-    from tlm.compare.plots import plot_attention_heatmap
-
     weights, tokens, num_layers = attention
     path = plot_attention_heatmap(
         weights,
@@ -342,9 +283,6 @@ def _plot_attention(out, attention):
 
 def _finish(result, started):
     """Plots, report.md and results.json."""
-    from tlm.compare.plots import plot_final_figures, plot_validation_curves
-    from tlm.compare.report import write_report, write_results_json
-
     out = result.out
     curves = {kind: [run.curve for run in result.runs_of(kind)] for kind in result.kinds}
     plots = {

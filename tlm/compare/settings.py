@@ -1,42 +1,42 @@
-"""The settings of a comparison: defaults (normal and `quick`) and every check, before any work.
+"""`CompareConfig`: every choice of a comparison, in one frozen dataclass, checked when made.
 
-`resolve_settings` fills in the defaults and raises a `ValueError` naming the argument, the rule
-and the value received for anything wrong, so a bad command fails at once and writes nothing.
+`compare_baselines(config, **overrides)` reads it, results.json records it, and `tlm compare`'s
+options, their help and the defaults `--help` states are generated from its fields. `--quick`
+(`CompareConfig.create(quick=True)`) is a smoke test: the fields of `QUICK` take smaller
+defaults, and anything given explicitly still wins.
+
+A bad value raises a `ValueError` naming the argument, the rule and the value received, so a bad
+command fails at once and writes nothing.
 """
 
 import dataclasses
-import math
-import numbers
 import os
 import time
 from pathlib import Path
 
+from tlm.checks import (
+    check_choice,
+    check_optional_positive_int,
+    check_positive_int,
+    check_positive_number,
+)
 from tlm.compare.budget import BUDGET_KINDS, Budget
+from tlm.data.tokenizers import TOKENIZER_KINDS
+from tlm.models import MODEL_KINDS, model_class
+from tlm.training.config import setting
 
-# The default comparison: about 10 minutes on a 2-core CPU, both models included.
-DEFAULTS = {
-    "preset": "tiny",
-    "budget": "time",
-    "budget_values": {"steps": 2000, "time": 210.0, "flops": 3e12},
-    "sequence_length": 64,
-    "batch_size": 32,
-    "learning_rate": 3e-3,
-    "max_eval_batches": None,  # the whole validation and test splits
-    "curve_batches": 20,  # validation batches per point of the training curves
-    "max_new_tokens": 200,
-}
+# The budget per model when `budget_value` is None, by budget kind (normal and quick).
+BUDGET_VALUES = {"steps": 2000, "time": 210.0, "flops": 3e12}
+QUICK_BUDGET_VALUES = {"steps": 30, "time": 20.0, "flops": 3e10}
 # `quick`: a smoke test in well under 2 minutes (the figures mean little).
 QUICK = {
-    **DEFAULTS,
     "budget": "steps",
-    "budget_values": {"steps": 30, "time": 20.0, "flops": 3e10},
     "sequence_length": 32,
     "batch_size": 16,
     "max_eval_batches": 8,
     "curve_batches": 4,
     "max_new_tokens": 40,
 }
-DEFAULT_MODELS = ("transformer", "lstm")
 DEFAULT_PROMPTS = ("ROMEO:\n", "HAMLET:\nTo be, or not to be")
 
 SIZING = (
@@ -46,33 +46,227 @@ SIZING = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Resolved, checked settings of one comparison (see `compare_baselines` for each)."""
+def _budget_values_text(values):
+    return ", ".join(f"{kind}: {value:g}" for kind, value in values.items())
 
-    corpus: str
-    tokenizer: str
-    models: tuple
-    presets: dict
-    budget: str
-    budget_value: float
-    sequence_length: int
-    batch_size: int
-    seeds: tuple
-    learning_rate: float
-    vocabulary_size: int | None
-    max_eval_batches: int | None
-    curve_batches: int
-    prompts: tuple
-    max_new_tokens: int
-    top_k: int
-    out: str
-    quick: bool
-    verbose: int
+
+@dataclasses.dataclass(frozen=True)
+class CompareConfig:
+    """Every choice of a comparison (see each field; `tlm compare --help` shows the same text).
+
+    The default comparison takes about 10 minutes on a 2-core CPU, both models included.
+
+    Example:
+
+    >>> config = CompareConfig.create(quick=True, sequence_length=48)
+    >>> config.budget, config.sequence_length, config.batch_size, config.budget_amount
+    ('steps', 48, 16, 30)
+    >>> CompareConfig(batch_size=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `batch_size` must be an integer of at least 1. Received: batch_size=0
+    """
+
+    # The data both models share.
+    corpus: str = setting(
+        "shakespeare",
+        "a corpus name (shakespeare, tiny_shakespeare) or a path to a .txt file or a folder of "
+        ".txt files; shakespeare is bundled and offline",
+    )
+    tokenizer: str = setting("char", "tokenizer kind", choices=TOKENIZER_KINDS)
+    vocabulary_size: int | None = setting(
+        None, "vocabulary size of trained tokenizers (word and subword kinds); None: the kind's"
+    )
+    sequence_length: int = setting(64, "context length in tokens, the same for every model")
+    batch_size: int = setting(32, "sequences per training step, the same for every model")
+    # The models.
+    models: tuple = setting(("transformer", "lstm"), "registered model kinds to compare")
+    preset: str = setting(
+        "tiny",
+        "preset of every model: tiny, nanogpt-cpu or nanogpt-gpu; the LSTM presets are sized to "
+        "about the parameter count of the Transformer of the same name",
+    )
+    presets: tuple = setting(
+        (),
+        "KIND=PRESET pairs overriding --preset for some kinds (e.g. lstm=nanogpt-cpu)",
+        metavar="KIND=PRESET",
+    )
+    # The budget every model gets.
+    budget: str = setting(
+        "time",
+        "steps: equal optimizer steps; time: equal seconds of training; flops: equal training "
+        "FLOPs, turned into steps per model from its FLOPs per token",
+        choices=BUDGET_KINDS,
+    )
+    budget_value: float | None = setting(
+        None,
+        "the amount per model: steps, seconds or FLOPs; None: by budget, "
+        f"{_budget_values_text(BUDGET_VALUES)} (--quick: "
+        f"{_budget_values_text(QUICK_BUDGET_VALUES)})",
+    )
+    seeds: tuple = setting(
+        (0,),
+        "seeds (weights and data order); with two or more, each figure gets a mean and spread",
+        item_type=int,
+    )
+    learning_rate: float = setting(3e-3, "peak learning rate of every model")
+    # Evaluation and samples.
+    max_eval_batches: int | None = setting(
+        None, "batches of each split in the final evaluation; None: the whole splits"
+    )
+    curve_batches: int = setting(
+        20, "validation batches per point of the training curves (at most max_eval_batches)"
+    )
+    prompts: tuple = setting(DEFAULT_PROMPTS, "prompts to sample every model with")
+    max_new_tokens: int = setting(200, "tokens to generate per sample")
+    top_k: int = setting(10, "k of the top-k samples")
+    # Output.
+    out: str | None = setting(None, "output directory, new or empty; None: runs/compare-TIMESTAMP")
+    quick: bool = setting(
+        False, "a smoke test in under 2 minutes: few steps, short samples, small evaluation"
+    )
+    verbose: int = setting(
+        1, "1 shows Keras progress bars, 0 only a headline per model", choices=(0, 1), record=False
+    )
+
+    def __post_init__(self):
+        self._normalize()
+        self._check()
+
+    @classmethod
+    def create(cls, quick=False, **settings):
+        """A config with the `QUICK` defaults when `quick`; `settings` override either.
+
+        Also takes `seeds` as a count (`seeds=3` is seeds 0, 1, 2).
+        """
+        _check_names(settings)
+        defaults = QUICK if quick else {}
+        return cls(**{**defaults, **settings, "quick": bool(quick)})
+
+    def replace(self, **overrides):
+        """A copy with `overrides`; names unknown to `CompareConfig` are an error."""
+        _check_names(overrides)
+        return dataclasses.replace(self, **overrides)
+
+    def _normalize(self):
+        def put(name, value):
+            object.__setattr__(self, name, value)
+
+        if isinstance(self.corpus, os.PathLike):
+            put("corpus", os.fspath(self.corpus))
+        if isinstance(self.out, os.PathLike):
+            put("out", os.fspath(self.out))
+        if isinstance(self.models, str):
+            put("models", (self.models,))
+        if isinstance(self.prompts, str):
+            put("prompts", (self.prompts,))
+        if isinstance(self.seeds, int) and not isinstance(self.seeds, bool):
+            check_positive_int("seeds", self.seeds)
+            put("seeds", tuple(range(self.seeds)))
+        if isinstance(self.presets, dict):
+            put("presets", tuple(f"{kind}={name}" for kind, name in self.presets.items()))
+        for name in ("models", "prompts", "seeds", "presets"):
+            value = getattr(self, name)
+            if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+                raise ValueError(f"`{name}` must be a list. Received: {name}={value!r}")
+            put(name, tuple(value))
+        if (
+            self.budget == "steps"
+            and isinstance(self.budget_value, float)
+            and self.budget_value.is_integer()
+        ):
+            put("budget_value", int(self.budget_value))
+
+    def _check(self):
+        if not isinstance(self.corpus, str) or not self.corpus:
+            raise ValueError(
+                f"`corpus` must be a corpus name or a path. Received: corpus={self.corpus!r}"
+            )
+        check_choice("tokenizer", self.tokenizer, TOKENIZER_KINDS)
+        for kind in self.models:
+            check_choice("models", kind, tuple(MODEL_KINDS))
+        if not self.models or len(set(self.models)) != len(self.models):
+            raise ValueError(
+                f"`models` must list distinct model kinds. Received: models={self.models!r}"
+            )
+        for kind, name in self.model_presets.items():
+            if name not in model_class(kind).presets:
+                valid = ", ".join(repr(p) for p in model_class(kind).presets)
+                raise ValueError(
+                    f"Unknown preset for the {kind} model: must be one of {valid}. "
+                    f"Received: preset={name!r}"
+                )
+        check_choice("budget", self.budget, BUDGET_KINDS)
+        Budget(self.budget, self.budget_amount)  # checks the value
+        for name in ("sequence_length", "batch_size", "curve_batches", "max_new_tokens", "top_k"):
+            check_positive_int(name, getattr(self, name))
+        check_optional_positive_int("vocabulary_size", self.vocabulary_size)
+        check_optional_positive_int("max_eval_batches", self.max_eval_batches)
+        check_positive_number("learning_rate", self.learning_rate)
+        seeds = self.seeds
+        if (
+            not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)
+        ):
+            raise ValueError(
+                f"`seeds` must be a number or a list of distinct integers >= 0. Received: seeds="
+                f"{seeds!r}"
+            )
+        if not self.prompts or not all(isinstance(p, str) and p for p in self.prompts):
+            raise ValueError(
+                f"`prompts` must be a list of non-empty strings. Received: prompts={self.prompts!r}"
+            )
+        check_choice("verbose", self.verbose, (0, 1))
+
+    @property
+    def model_presets(self):
+        """`{kind: preset}` for every compared kind: `preset`, unless `presets` names another."""
+        chosen = {kind: self.preset for kind in self.models}
+        for pair in self.presets:
+            kind, separator, name = pair.partition("=")
+            if not separator or not name:
+                raise ValueError(
+                    f"`presets` must hold KIND=PRESET pairs. Received: presets={self.presets!r}"
+                )
+            check_choice("presets", kind, tuple(MODEL_KINDS))
+            if kind in chosen:
+                chosen[kind] = name
+        return chosen
+
+    @property
+    def budget_amount(self):
+        """`budget_value`, or the budget kind's default (the quick one when `quick`)."""
+        if self.budget_value is not None:
+            return self.budget_value
+        return (QUICK_BUDGET_VALUES if self.quick else BUDGET_VALUES)[self.budget]
+
+    @property
+    def eval_curve_batches(self):
+        """Validation batches per curve point: `curve_batches`, at most `max_eval_batches`."""
+        if self.max_eval_batches is None:
+            return self.curve_batches
+        return min(self.curve_batches, self.max_eval_batches)
+
+    def output_directory(self):
+        """`out` or runs/compare-TIMESTAMP, checked to be new or empty. Creates nothing."""
+        out = self.out or Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise ValueError(
+                f"`out` must be a directory, but a file of that name exists. Received: out='{out}'"
+            )
+        if path.is_dir() and any(path.iterdir()):
+            raise ValueError(
+                "`out` must be a new or empty directory: a comparison does not overwrite earlier "
+                f"results. Received: out='{out}'"
+            )
+        return path
 
     def record(self, data):
         """The shared settings as JSON-ready data, for results.json and the report."""
-        same = len(set(self.presets.values())) == 1
+        presets = self.model_presets
+        same = len(set(presets.values())) == 1
         return {
             "corpus": self.corpus,
             "corpus_description": getattr(data.corpus, "description", ""),
@@ -80,12 +274,12 @@ class Settings:
             "vocabulary_size": int(data.tokenizer.vocabulary_size),
             "sequence_length": self.sequence_length,
             "batch_size": self.batch_size,
-            "budget": Budget(self.budget, self.budget_value).to_dict(),
+            "budget": Budget(self.budget, self.budget_amount).to_dict(),
             "seeds": list(self.seeds),
-            "presets": dict(self.presets),
+            "presets": presets,
             "learning_rate": self.learning_rate,
             "max_eval_batches": self.max_eval_batches,
-            "curve_batches": self.curve_batches,
+            "curve_batches": self.eval_curve_batches,
             "prompts": list(self.prompts),
             "max_new_tokens": self.max_new_tokens,
             "top_k": self.top_k,
@@ -95,176 +289,11 @@ class Settings:
         }
 
 
-def resolve_settings(
-    *,
-    corpus,
-    tokenizer,
-    models,
-    preset,
-    presets,
-    budget,
-    budget_value,
-    sequence_length,
-    batch_size,
-    seeds,
-    learning_rate,
-    vocabulary_size,
-    max_eval_batches,
-    prompts,
-    max_new_tokens,
-    top_k,
-    out,
-    quick,
-    verbose,
-):
-    """Fill in the defaults and check every argument; return `Settings`."""
-    from tlm.data.tokenizers import TOKENIZER_KINDS
-    from tlm.models import MODEL_KINDS, PRESETS
-
-    defaults = QUICK if quick else DEFAULTS
-    if not isinstance(corpus, str | os.PathLike) or not os.fspath(corpus):
-        raise ValueError(f"`corpus` must be a corpus name or a path. Received: corpus={corpus!r}")
-    corpus = os.fspath(corpus)
-    if tokenizer not in TOKENIZER_KINDS:
-        valid = ", ".join(repr(k) for k in TOKENIZER_KINDS)
-        raise ValueError(f"`tokenizer` must be one of {valid}. Received: tokenizer={tokenizer!r}")
-
-    models = tuple(DEFAULT_MODELS if models is None else models)
-    for kind in models:
-        if kind not in MODEL_KINDS:
-            valid = ", ".join(repr(k) for k in MODEL_KINDS)
-            raise ValueError(f"Unknown model kind: must be one of {valid}. Received: {kind!r}")
-    if not models or len(set(models)) != len(models):
-        raise ValueError(f"`models` must list distinct model kinds. Received: models={models!r}")
-
-    preset = defaults["preset"] if preset is None else preset
-    chosen = {kind: preset for kind in models}
-    for kind, name in (presets or {}).items():
-        if kind not in MODEL_KINDS:
-            valid = ", ".join(repr(k) for k in MODEL_KINDS)
-            raise ValueError(f"Unknown model kind: must be one of {valid}. Received: {kind!r}")
-        if kind in chosen:
-            chosen[kind] = name
-    for kind, name in chosen.items():
-        if name not in PRESETS or kind not in PRESETS[name]:
-            valid = ", ".join(repr(p) for p in PRESETS)
-            raise ValueError(
-                f"Unknown preset for the {kind} model: must be one of {valid}. "
-                f"Received: preset={name!r}"
-            )
-
-    budget = defaults["budget"] if budget is None else budget
-    if budget not in BUDGET_KINDS:
-        valid = ", ".join(repr(k) for k in BUDGET_KINDS)
-        raise ValueError(f"`budget` must be one of {valid}. Received: budget={budget!r}")
-    if budget_value is None:
-        budget_value = defaults["budget_values"][budget]
-    if budget == "steps" and isinstance(budget_value, float) and budget_value.is_integer():
-        budget_value = int(budget_value)
-    Budget(budget, budget_value)  # checks the value
-
-    sequence_length = _positive_int(
-        "sequence_length",
-        defaults["sequence_length"] if sequence_length is None else sequence_length,
-    )
-    batch_size = _positive_int(
-        "batch_size", defaults["batch_size"] if batch_size is None else batch_size
-    )
-    seeds = _seeds(seeds)
-    learning_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
-    if (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, numbers.Real)
-        or not math.isfinite(learning_rate)
-        or learning_rate <= 0
-    ):
+def _check_names(settings):
+    names = {field.name for field in dataclasses.fields(CompareConfig)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
         raise ValueError(
-            f"`learning_rate` must be a number greater than 0. Received: learning_rate="
-            f"{learning_rate!r}"
+            f"Unknown comparison setting(s): {', '.join(unknown)}. Valid: "
+            f"{', '.join(sorted(names))}. Received: {unknown}"
         )
-    if vocabulary_size is not None:
-        _positive_int("vocabulary_size", vocabulary_size)
-    if max_eval_batches is None:
-        max_eval_batches = defaults["max_eval_batches"]
-    if max_eval_batches is not None:
-        _positive_int("max_eval_batches", max_eval_batches)
-    curve_batches = defaults["curve_batches"]
-    if max_eval_batches is not None:
-        curve_batches = min(curve_batches, max_eval_batches)
-
-    prompts = tuple(DEFAULT_PROMPTS if prompts is None else prompts)
-    if not prompts or not all(isinstance(p, str) and p for p in prompts):
-        raise ValueError(
-            f"`prompts` must be a list of non-empty strings. Received: prompts={prompts!r}"
-        )
-    max_new_tokens = _positive_int(
-        "max_new_tokens", defaults["max_new_tokens"] if max_new_tokens is None else max_new_tokens
-    )
-    top_k = _positive_int("top_k", top_k)
-
-    out = _output_directory(out)
-    return Settings(
-        corpus=corpus,
-        tokenizer=tokenizer,
-        models=models,
-        presets=chosen,
-        budget=budget,
-        budget_value=budget_value,
-        sequence_length=sequence_length,
-        batch_size=batch_size,
-        seeds=seeds,
-        learning_rate=float(learning_rate),
-        vocabulary_size=vocabulary_size,
-        max_eval_batches=max_eval_batches,
-        curve_batches=curve_batches,
-        prompts=prompts,
-        max_new_tokens=max_new_tokens,
-        top_k=top_k,
-        out=out,
-        quick=bool(quick),
-        verbose=int(verbose),
-    )
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be an integer of at least 1. Received: {name}={value!r}")
-    return int(value)
-
-
-def _seeds(seeds):
-    if seeds is None:
-        return (0,)
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        _positive_int("seeds", seeds)
-        return tuple(range(int(seeds)))
-    if isinstance(seeds, str | bytes):
-        raise ValueError(f"`seeds` must be a number or a list of integers. Received: {seeds!r}")
-    seeds = tuple(seeds)
-    if (
-        not seeds
-        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in seeds)
-        or len(set(seeds)) != len(seeds)
-        or any(s < 0 for s in seeds)
-    ):
-        raise ValueError(
-            f"`seeds` must be a number or a list of distinct integers >= 0. Received: seeds="
-            f"{seeds!r}"
-        )
-    return tuple(int(s) for s in seeds)
-
-
-def _output_directory(out):
-    if out is None:
-        out = Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ValueError(
-            f"`out` must be a directory, but a file of that name exists. Received: out='{out}'"
-        )
-    if path.is_dir() and any(path.iterdir()):
-        raise ValueError(
-            "`out` must be a new or empty directory: a comparison does not overwrite earlier "
-            f"results. Received: out='{out}'"
-        )
-    return os.fspath(path)

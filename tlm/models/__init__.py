@@ -1,30 +1,51 @@
-"""Language models: a decoder-only Transformer and an LSTM baseline, with presets.
+"""Language models: a decoder-only Transformer and an LSTM baseline, and the model-kind registry.
 
 Both map int token ids `(batch_size, time)` to float32 logits `(batch_size, time,
-vocabulary_size)` and share one incremental-decoding interface (`context_length`, `init_cache`,
-`call_with_cache`), so one generation loop serves both.
+vocabulary_size)` and share one interface (`context_length`, `init_cache`, `call_with_cache`,
+`flops_per_token`, and the class attributes `kind`, `label`, `presets`, `context_argument`,
+`trains_faster_with_xla`), so one training recipe, one generation loop and one comparison serve
+both. `register_model_kind` adds a kind of your own; `tlm.models.registry` documents the
+interface, with an example.
 """
 
-from tlm.models.config import (
+# The Transformer registers first: the kinds are listed in registration order.
+from tlm.models.transformer import TransformerLanguageModel  # isort: skip
+from tlm.models.config import LSTM_PRESETS, TRANSFORMER_PRESETS, LSTMConfig, TransformerConfig
+from tlm.models.lstm import LSTMLanguageModel
+from tlm.models.registry import (
     MODEL_KINDS,
-    PRESETS,
-    LSTMConfig,
-    TransformerConfig,
     build_model,
     count_parameters,
+    default_sequence_length,
     flops_per_token,
+    kind_of,
+    label_of,
+    matched_presets,
+    model_class,
+    preset_config,
+    preset_names,
+    register_model_kind,
+    unregister_model_kind,
 )
-from tlm.models.lstm import LSTMLanguageModel
-from tlm.models.transformer import TransformerLanguageModel
 
 __all__ = [
+    "LSTM_PRESETS",
     "MODEL_KINDS",
-    "PRESETS",
+    "TRANSFORMER_PRESETS",
     "LSTMConfig",
     "LSTMLanguageModel",
     "TransformerConfig",
     "TransformerLanguageModel",
     "build_model",
     "count_parameters",
+    "default_sequence_length",
     "flops_per_token",
+    "kind_of",
+    "label_of",
+    "matched_presets",
+    "model_class",
+    "preset_config",
+    "preset_names",
+    "register_model_kind",
+    "unregister_model_kind",
 ]

@@ -7,9 +7,12 @@ import keras
 from keras import ops
 
 from tlm.checks import check_positive_int, check_rate
+from tlm.models.config import LSTM_PRESETS
+from tlm.models.registry import count_parameters, register_model_kind
 
 
 @keras.saving.register_keras_serializable(package="tlm")
+@register_model_kind
 class LSTMLanguageModel(keras.Model):
     """Embedding -> stacked `keras.layers.LSTM` -> Dense: next-token logits at every position.
 
@@ -71,6 +74,13 @@ class LSTMLanguageModel(keras.Model):
         Zaremba et al., 2014, "Recurrent Neural Network Regularization",
         https://arxiv.org/abs/1409.2329
     """
+
+    # The model-kind interface (see `tlm.models.registry`).
+    kind = "lstm"
+    label = "LSTM"
+    presets = LSTM_PRESETS
+    context_argument = None  # the state carries the whole past: any input length
+    trains_faster_with_xla = False  # XLA cannot fuse the recurrence and runs it slower
 
     def __init__(
         self,
@@ -178,6 +188,11 @@ class LSTMLanguageModel(keras.Model):
         """Run `token_ids` `(batch_size, n)` from the state `cache`; returns `(logits, cache)`."""
         logits, cache = self._run(token_ids, cache)
         return logits, ops.cast(cache, self.compute_dtype)
+
+    def flops_per_token(self, training=True):
+        """`2 * N` forward, 3x for training; `N` leaves out the embedding table (a lookup)."""
+        forward = 2 * (count_parameters(self) - self.vocabulary_size * self.embedding_dim)
+        return 3 * forward if training else forward
 
     def get_config(self):
         config = super().get_config()

@@ -6,12 +6,15 @@ Taught in notebooks/04_transformer_language_model.ipynb; the blocks are in `tlm.
 import keras
 from keras import ops
 
-from tlm.layers import TokenAndPositionEmbedding, TransformerBlock
 from tlm.checks import check_positive_int, check_rate
+from tlm.layers import TokenAndPositionEmbedding, TransformerBlock
 from tlm.layers.attention import head_dim_for
+from tlm.models.config import TRANSFORMER_PRESETS
+from tlm.models.registry import count_parameters, register_model_kind
 
 
 @keras.saving.register_keras_serializable(package="tlm")
+@register_model_kind
 class TransformerLanguageModel(keras.Model):
     """Decoder-only Transformer: `P(w_t | w_1..w_{t-1})` for every position at once.
 
@@ -70,6 +73,13 @@ class TransformerLanguageModel(keras.Model):
     >>> bool(np.allclose(step_logits, logits, atol=1e-4))
     True
     """
+
+    # The model-kind interface (see `tlm.models.registry`).
+    kind = "transformer"
+    label = "Transformer"
+    presets = TRANSFORMER_PRESETS
+    context_argument = "sequence_length"  # learned positions fix the longest input
+    trains_faster_with_xla = True  # XLA fuses the many small ops of a small Transformer
 
     def __init__(
         self,
@@ -232,6 +242,21 @@ class TransformerLanguageModel(keras.Model):
         for i, block in enumerate(self.blocks):
             x, cache = block(x, cache=cache, cache_index=index, cache_layer=i)
         return self._head(x), cache
+
+    def flops_per_token(self, training=True):
+        """`2 * N + 4 * num_layers * sequence_length * hidden_dim` forward, 3x for training.
+
+        `N` counts the parameters in matrix products: the learned position table and an untied
+        input table are lookups and left out (`tlm.models.flops_per_token` explains the rule).
+        """
+        matmul_parameters = count_parameters(self)
+        if self.position_embedding == "learned":
+            matmul_parameters -= self.sequence_length * self.hidden_dim
+        if not self.tie_weights:  # the input table is a lookup; the output one is counted
+            matmul_parameters -= self.vocabulary_size * self.hidden_dim
+        forward = 2 * matmul_parameters
+        forward += 4 * self.num_layers * self.sequence_length * self.hidden_dim
+        return 3 * forward if training else forward
 
     def get_config(self):
         config = super().get_config()

@@ -2,7 +2,8 @@
 
 Taught in notebooks/03_lstm_language_model.ipynb and 04_transformer_language_model.ipynb.
 
-    result = tlm.training.train(model, data, epochs=5, out="runs/char-lstm")
+    config = tlm.training.TrainConfig(epochs=5, learning_rate=3e-3)
+    result = tlm.training.train(model, data, config, out="runs/char-lstm")
     run = tlm.training.load_run("runs/char-lstm")
 """
 
@@ -14,10 +15,16 @@ from tlm.training.callbacks import (
     ThroughputCallback,
     TimeBudget,
 )
+from tlm.training.config import TrainConfig
 from tlm.training.metrics import Perplexity
 from tlm.training.optimizers import OPTIMIZERS, make_optimizer
-from tlm.training.placement import MIXED_PRECISION_POLICIES, make_strategy, place_model
-from tlm.training.recipe import TrainResult, check_arguments, train
+from tlm.training.placement import (
+    MIXED_PRECISION_POLICIES,
+    STRATEGIES,
+    make_strategy,
+    place_model,
+)
+from tlm.training.recipe import TrainResult, train
 from tlm.training.runs import BestModelCheckpoint, ResumableBackup, Run, load_run
 from tlm.training.schedules import WarmupCosineDecay
 
@@ -27,15 +34,16 @@ __all__ = [
     "BestModelCheckpoint",
     "Perplexity",
     "PerplexityCallback",
+    "STRATEGIES",
     "ResumableBackup",
     "Run",
     "TerminateOnNaN",
     "TextGenerationCallback",
     "ThroughputCallback",
     "TimeBudget",
+    "TrainConfig",
     "TrainResult",
     "WarmupCosineDecay",
-    "check_arguments",
     "count_windows",
     "lm_batches",
     "load_run",

@@ -24,23 +24,25 @@ import numpy as np
 import tensorflow as tf
 
 MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
+# Strategies `make_strategy` builds by name (None is the default: one device).
+STRATEGIES = ("mirrored",)
 
 
-def make_strategy(name):
-    """The strategy called `name`: "mirrored" -> MirroredStrategy, "default" -> None.
+def make_strategy(strategy):
+    """The `tf.distribute.Strategy` for `strategy`: None, "mirrored", or a strategy as it is.
 
     Example:
 
-    >>> make_strategy("default") is None
+    >>> make_strategy(None) is None
     True
     """
-    if name == "mirrored":
+    if strategy is None or isinstance(strategy, tf.distribute.Strategy):
+        return strategy
+    if strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name in ("default", "none"):
-        return None
     raise ValueError(
-        f"`strategy` must be 'mirrored', 'default' or a tf.distribute.Strategy. "
-        f"Received: strategy={name!r}"
+        "`strategy` must be None, 'mirrored' or a tf.distribute.Strategy. "
+        f"Received: strategy={strategy!r}"
     )
 
 
@@ -102,8 +104,8 @@ def resolve_jit_compile(model, jit_compile="auto", strategy=None):
     (`benchmarks/train_throughput.py` and the `tlm compare` presets), XLA trains the
     `nanogpt-cpu` Transformer about 1.3x faster (it fuses the many small ops of a small model)
     and the `tiny` one as fast, but halves the LSTM's speed, whose recurrence it cannot fuse.
-    So "auto" means XLA for a `TransformerLanguageModel` and Keras's choice for anything else,
-    and under a `tf.distribute` strategy.
+    So "auto" asks the model: XLA where its class says `trains_faster_with_xla` (the
+    Transformer), Keras's choice for anything else, and under a `tf.distribute` strategy.
 
     Args:
         model: the model about to be compiled.
@@ -112,14 +114,11 @@ def resolve_jit_compile(model, jit_compile="auto", strategy=None):
 
     Example:
 
-    >>> from tlm.models import build_model
-    >>> resolve_jit_compile(build_model("transformer", 65))
+    >>> resolve_jit_compile(tlm.models.build_model("transformer", 65))
     True
-    >>> resolve_jit_compile(build_model("lstm", 65))
+    >>> resolve_jit_compile(tlm.models.build_model("lstm", 65))
     'auto'
     """
-    from tlm.models import TransformerLanguageModel
-
     if jit_compile != "auto" or strategy is not None:
         return jit_compile
-    return True if isinstance(model, TransformerLanguageModel) else "auto"
+    return True if getattr(model, "trains_faster_with_xla", False) else "auto"

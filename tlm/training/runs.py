@@ -4,16 +4,18 @@ A run directory holds everything needed to evaluate, sample from or resume a tra
 
     model.keras           best model so far by validation perplexity (Keras v3 format)
     tokenizer/            the tokenizer (`Tokenizer.save`)
-    config.json           {"tlm_run": 1, "model": {"kind", "config"}, "data": {...},
-                           "training": {...}}
+    config.json           {"tlm_run": 2, "model": {"kind", "config"}, "data": {...},
+                           "training": TrainConfig.record(), "plan": {steps_per_epoch,
+                           data_seed, ...}}
     history.json          per-epoch logs, Keras `History` style: {"epoch": [1, 2, ...], ...}
     logs/                 TensorBoard event files
     training_curves.png   loss and perplexity, train vs validation
     backup/               the latest training state while a run is unfinished (deleted at the end)
 
 config.json is written before training starts, so an unfinished run is recognisable and a
-resumed run can be checked against the model it started with. The checkpoint callbacks here
-refuse to write non-finite weights, so a NaN never overwrites a good model or backup.
+resumed run can be checked against the model and the training settings it started with. The
+checkpoint callbacks here refuse to write non-finite weights, so a NaN never overwrites a good
+model or backup.
 """
 
 import dataclasses
@@ -24,10 +26,13 @@ import os
 import keras
 import numpy as np
 
+from tlm.data.tokenizers import load_tokenizer
 from tlm.files import write_text_atomically
+from tlm.models import kind_of
 from tlm.training.callbacks import weights_are_finite
 
-RUN_FORMAT = 1
+# 2: "training" is the TrainConfig as given, "plan" what train derived (1 mixed the two).
+RUN_FORMAT = 2
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
@@ -35,7 +40,6 @@ TOKENIZER_DIR = "tokenizer"
 LOGS_DIR = "logs"
 BACKUP_DIR = "backup"
 CURVES_FILE = "training_curves.png"
-MODEL_KINDS = {"TransformerLanguageModel": "transformer", "LSTMLanguageModel": "lstm"}
 # Keys of `get_config()` that name an instance rather than describe the model.
 _INSTANCE_KEYS = ("name", "trainable", "dtype")
 
@@ -50,15 +54,9 @@ class Run:
     path: str
 
 
-def model_kind(model):
-    """The `build_model` kind of `model` ("transformer", "lstm"), else its class name."""
-    name = type(model).__name__
-    return MODEL_KINDS.get(name, name)
-
-
 def model_description(model):
     """`{"kind": ..., "config": ...}` for config.json, JSON-clean."""
-    return _json_clean({"kind": model_kind(model), "config": model.get_config()})
+    return _json_clean({"kind": kind_of(model), "config": model.get_config()})
 
 
 def read_config(path):
@@ -146,7 +144,8 @@ def load_run(path, compile=False):
     """Load a run directory (or a `.keras` file whose folder holds `tokenizer/`).
 
     The model loads with `safe_mode=True`; tlm's layers and models register themselves when
-    `tlm.models` is imported, which this function does.
+    `tlm.models` is imported, which this module does. A model kind of your own must be
+    registered (`keras.saving.register_keras_serializable`) before its runs load.
 
     Args:
         path: a run directory, or the path of a `.keras` file inside one.
@@ -160,9 +159,6 @@ def load_run(path, compile=False):
     >>> run = load_run("runs/shakespeare-char")  # doctest: +SKIP
     >>> run.model, run.tokenizer.vocabulary_size, run.config["data"]["corpus"]  # doctest: +SKIP
     """
-    import tlm.models  # noqa: F401  (registers the serialisable layers and models)
-    from tlm.data.tokenizers import load_tokenizer
-
     if os.path.isfile(path) and path.endswith(".keras"):
         model_path, directory = path, os.path.dirname(os.path.abspath(path))
     elif os.path.isdir(path):
