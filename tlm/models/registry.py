@@ -27,8 +27,12 @@ Methods:
 - `call_with_cache(token_ids, cache, index)`: logits for `token_ids` `(batch_size, n)` at
   positions `index..index+n-1` from `cache`, and the updated cache; equal to the full pass.
 - `flops_per_token(training=True)`: training (forward and backward) or forward FLOPs per token.
-- `get_config()`: the constructor arguments, with `vocabulary_size`; the class must be
-  registered with `keras.saving.register_keras_serializable` so run directories reload it.
+- `get_config()`: the constructor arguments, with `vocabulary_size` (also an attribute, which
+  generation checks the tokenizer against); the class must be registered with
+  `keras.saving.register_keras_serializable` so run directories reload it.
+
+tests/test_model_kinds.py defines a GRU language model in about 60 lines this way and runs it
+through `train`, `load_run`, `evaluate`, `generate`, `compare_baselines` and `tlm compare`.
 
 Register a kind once, with `register_model_kind(ModelClass)` (or as a class decorator):
 
@@ -42,6 +46,9 @@ Register a kind once, with `register_model_kind(ModelClass)` (or as a class deco
         ...
 
     tlm.compare.compare_baselines(models=("transformer", "gru"), quick=True)
+
+`tlm compare --models transformer gru` sees the kinds registered in its process: from the shell,
+register the kind in a small script that calls `tlm.cli.main([...])`.
 """
 
 import dataclasses
@@ -58,6 +65,7 @@ DEFAULT_SEQUENCE_LENGTH = 64
 KERAS_ARGUMENTS = ("name", "trainable", "dtype")
 # What `register_model_kind` checks a class for.
 REQUIRED_ATTRIBUTES = ("kind", "label", "presets", "context_argument", "trains_faster_with_xla")
+# (`vocabulary_size` is an instance attribute, set in `__init__`: it cannot be checked here.)
 REQUIRED_METHODS = ("call", "init_cache", "call_with_cache", "flops_per_token", "get_config")
 
 _KINDS = {}
