@@ -114,8 +114,15 @@ def import_graph(root=ROOT):
 
 
 def find_cycles(graph):
-    """[(a shortest cycle, every module of its group)] per strongly connected group of modules
-    (Tarjan's algorithm): the cycle a list of names from its first module back to it."""
+    """[(a shortest cycle, every module of its group)] per strongly connected group of modules:
+    the cycle a list of names from its first module back to it."""
+    return sorted(
+        (_shortest_cycle(graph, group), sorted(group)) for group in _connected_groups(graph)
+    )
+
+
+def _connected_groups(graph):
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
     index, low, on_stack, stack, groups = {}, {}, set(), [], []
 
     def connect(node):
@@ -130,35 +137,32 @@ def find_cycles(graph):
                 low[node] = min(low[node], index[target])
         if low[node] == index[node]:
             group = set()
-            while True:
+            while node not in group:
                 member = stack.pop()
                 on_stack.discard(member)
                 group.add(member)
-                if member == node:
-                    break
             if len(group) > 1:
                 groups.append(group)
 
     for node in sorted(graph):
         if node not in index:
             connect(node)
-    cycles = []
-    for group in groups:
-        start = min(group)
-        paths, seen, queue = {start: [start]}, {start}, [start]
-        cycle = None
-        while queue and cycle is None:
-            node = queue.pop(0)
-            for target in sorted(graph[node]):
-                if target == start:
-                    cycle = [*paths[node], start]
-                    break
-                if target in group and target not in seen:
-                    seen.add(target)
-                    paths[target] = [*paths[node], target]
-                    queue.append(target)
-        cycles.append((cycle, sorted(group)))
-    return sorted(cycles)
+    return groups
+
+
+def _shortest_cycle(graph, group):
+    """A shortest cycle through the group's first module (breadth-first search)."""
+    start = min(group)
+    paths, queue = {start: [start]}, [start]
+    while queue:
+        node = queue.pop(0)
+        for target in sorted(graph[node]):
+            if target == start:
+                return [*paths[node], start]
+            if target in group and target not in paths:
+                paths[target] = [*paths[node], target]
+                queue.append(target)
+    return None
 
 
 def _describe(cycle, graph):

@@ -18,7 +18,9 @@ STREAM_CHUNK_SIZE = 16
 _DECODE_CONTEXT = 32
 
 
-def generate(
+# The decoding call the design names: each keyword is one decoding choice, as keras_hub's
+# samplers take them.
+def generate(  # noqa: PLR0913
     model,
     tokenizer,
     prompt,

@@ -81,7 +81,8 @@ class TransformerLanguageModel(keras.Model):
     context_argument = "sequence_length"  # learned positions fix the longest input
     trains_faster_with_xla = True  # XLA fuses the many small ops of a small Transformer
 
-    def __init__(
+    # One argument per hyperparameter, as keras-hub's models; `get_config` records them all.
+    def __init__(  # noqa: PLR0913
         self,
         vocabulary_size,
         sequence_length,

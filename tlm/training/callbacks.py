@@ -159,7 +159,8 @@ class TextGenerationCallback(keras.callbacks.Callback):
     >>> model.fit(data.train, epochs=3, callbacks=[samples])  # doctest: +SKIP
     """
 
-    def __init__(
+    # One argument per choice of what to sample and where to show it, as Keras callbacks take them.
+    def __init__(  # noqa: PLR0913
         self,
         tokenizer,
         prompts,

@@ -65,7 +65,7 @@ def place_model(model, policy=None, strategy=None, sequence_length=8):
     """
     dummy = np.ones((1, sequence_length), "int32")
     wrong_policy = policy and model.dtype_policy.name != policy
-    wrong_scope = strategy and getattr(model, "_distribute_strategy", None) is not strategy
+    wrong_scope = strategy and model.distribute_strategy is not strategy
     if not model.built:
         # Build here, so that a copy starts from the very weights this model would have had.
         model(dummy)
