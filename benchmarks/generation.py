@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tlm.generation import get_decoder  # noqa: E402
-from tlm.models import PRESETS, build_model  # noqa: E402
+from tlm.models import TRANSFORMER_PRESETS, build_model  # noqa: E402
 
 VOCABULARY_SIZE = 65
 PROMPT_LENGTH = 8
@@ -155,7 +155,7 @@ def main(argv=None):
                         max_tokens=args.full_tokens if short else None,
                     )
                     if not args.skip_gpt2:
-                        config = PRESETS[preset]["transformer"]
+                        config = TRANSFORMER_PRESETS[preset]
                         row["gpt2_compile_s"], row["gpt2_tps"] = gpt2_tokens_per_second(
                             config, prompts, args.new_tokens, args.repeats
                         )

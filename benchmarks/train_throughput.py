@@ -14,11 +14,12 @@ It prints tokens/s for both, their ratio, and model FLOP/s (`tlm.models.flops_pe
 6N + 12·L·T·d training estimate) as a share of this machine's fp32 matmul rate, measured here with
 a `tf.matmul` loop.
 
-tlm is compiled as `tlm.training.train` compiles it by default (its `jit_compile` and
-`steps_per_execution` defaults, resolved by `tlm.training.placement.resolve_jit_compile`: XLA for
-the Transformer), so the figure is what `tlm train` gets. The keras_hub stack is compiled the
-Keras default way, which resolves `jit_compile="auto"` to no XLA on a CPU-only machine. The line
-"jit_compile" shows what each model was really compiled with.
+tlm is compiled as `tlm.training.train` compiles it by default (the `jit_compile` and
+`steps_per_execution` defaults of `tlm.training.TrainConfig`, resolved by
+`tlm.training.placement.resolve_jit_compile`: XLA for the Transformer), so the figure is what
+`tlm train` gets. The keras_hub stack is compiled the Keras default way, which resolves
+`jit_compile="auto"` to no XLA on a CPU-only machine. The line "jit_compile" shows what each
+model was really compiled with.
 
     python benchmarks/train_throughput.py                  # both as they come (train's defaults)
     python benchmarks/train_throughput.py --tlm-jit false  # tlm without XLA
@@ -27,7 +28,6 @@ Keras default way, which resolves `jit_compile="auto"` to no XLA on a CPU-only m
 """
 
 import argparse
-import inspect
 import json
 import os
 import statistics
@@ -42,14 +42,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tlm.models import build_model, count_parameters, flops_per_token  # noqa: E402
-from tlm.training import train  # noqa: E402
+from tlm.training import TrainConfig  # noqa: E402
 from tlm.training.placement import resolve_jit_compile  # noqa: E402
 
 # What `tlm.training.train` compiles with unless told otherwise.
-TRAIN_DEFAULTS = {
-    name: inspect.signature(train).parameters[name].default
-    for name in ("jit_compile", "steps_per_execution")
-}
+TRAIN_DEFAULTS = TrainConfig()
 
 VOCABULARY, BATCH_SIZE = 65, 12
 
@@ -142,7 +139,7 @@ def main(argv=None):
     parser.add_argument(
         "--tlm-jit",
         type=parse_jit,
-        default=TRAIN_DEFAULTS["jit_compile"],
+        default=TRAIN_DEFAULTS.jit_compile,
         help="true | false | auto (default: tlm.training.train's)",
     )
     parser.add_argument("--hub-jit", type=parse_jit, default="auto", help="true | false | auto")
@@ -156,7 +153,7 @@ def main(argv=None):
     hub_model = keras_hub_stack(tlm_model)
     sequence_length = tlm_model.sequence_length
     tlm_jit = resolve_jit_compile(tlm_model, args.tlm_jit)
-    compile_for_training(tlm_model, tlm_jit, TRAIN_DEFAULTS["steps_per_execution"])
+    compile_for_training(tlm_model, tlm_jit, TRAIN_DEFAULTS.steps_per_execution)
     compile_for_training(hub_model, args.hub_jit)
 
     tokens = np.random.default_rng(0).integers(
@@ -191,7 +188,7 @@ def main(argv=None):
     print(
         f"jit_compile: tlm={args.tlm_jit} -> {tlm_jit} -> {tlm_model.jit_compile}, "
         f"keras_hub={args.hub_jit} -> {hub_model.jit_compile}; "
-        f"steps_per_execution: tlm={TRAIN_DEFAULTS['steps_per_execution']}, keras_hub=1"
+        f"steps_per_execution: tlm={TRAIN_DEFAULTS.steps_per_execution}, keras_hub=1"
     )
     print(
         f"parameters: tlm {count_parameters(tlm_model):,}, keras_hub {hub_model.count_params():,}"
