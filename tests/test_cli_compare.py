@@ -53,8 +53,11 @@ def test_help_states_the_dataclass_defaults(monkeypatch, capsys):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--budget-value", "0"], "`budget_value` must be a number greater than 0"),
-        (["--budget", "time", "--budget-value", "-3"], "`budget_value` must be a number greater"),
+        (["--budget-value", "0"], "`budget_value` must be a finite number greater than 0"),
+        (
+            ["--budget", "time", "--budget-value", "-3"],
+            "`budget_value` must be a finite number greater",
+        ),
         (["--budget", "days"], "`budget` must be one of 'steps', 'time', 'flops'"),
         (["--models", "transformer", "gru"], "`models` must be one of .* Received: models='gru'"),
         (["--preset", "huge"], "Unknown preset for the transformer model"),

@@ -78,7 +78,7 @@ def test_time_budget_has_no_step_count():
 
 @pytest.mark.parametrize("value", [0, -1, float("nan"), True, "10"])
 def test_budget_must_be_positive(value):
-    with pytest.raises(ValueError, match="`budget_value` must be a number greater than 0"):
+    with pytest.raises(ValueError, match="`budget_value` must be a finite number greater than 0"):
         Budget("steps", value)
 
 
@@ -258,9 +258,12 @@ TINY = dict(
         ),
         (
             {"budget_value": 0},
-            r"`budget_value` must be a number greater than 0. Received: budget_va",
+            r"`budget_value` must be a finite number greater than 0. Received: budget_va",
         ),
-        ({"budget": "time", "budget_value": -5}, "`budget_value` must be a number greater than 0"),
+        (
+            {"budget": "time", "budget_value": -5},
+            "`budget_value` must be a finite number greater than 0",
+        ),
         ({"budget": "epochs"}, "`budget` must be one of 'steps', 'time', 'flops'"),
         ({"seeds": 0}, "`seeds` must be an integer of at least 1. Received: seeds=0"),
         ({"seeds": [1, 1]}, "`seeds` must be a number or a list of distinct integers"),

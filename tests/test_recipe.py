@@ -183,7 +183,7 @@ def test_a_corpus_too_small_for_one_batch_is_refused():
     data = _data(batch_size=2)
     data.train_ids = data.train_ids[:20]  # two windows of 9 tokens
     data.batch_size = 3
-    with pytest.raises(ValueError, match="The training split is too small for one batch"):
+    with pytest.raises(ValueError, match="The train split is too small for one batch"):
         train(_model(data), data, verbose=0)
 
 

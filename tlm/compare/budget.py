@@ -11,6 +11,8 @@ The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 import math
 from dataclasses import dataclass
 
+from tlm.checks import check_choice, check_positive_number
+
 BUDGET_KINDS = ("steps", "time", "flops")
 
 
@@ -30,26 +32,16 @@ class Budget:
     >>> Budget("steps", 0)
     Traceback (most recent call last):
     ...
-    ValueError: `budget_value` must be a number greater than 0. Received: budget_value=0
+    ValueError: `budget_value` must be a finite number greater than 0. Received: budget_value=0
     """
 
     kind: str
     value: float
 
     def __post_init__(self):
-        if self.kind not in BUDGET_KINDS:
-            valid = ", ".join(repr(k) for k in BUDGET_KINDS)
-            raise ValueError(f"`budget` must be one of {valid}. Received: budget={self.kind!r}")
+        check_choice("budget", self.kind, BUDGET_KINDS)
+        check_positive_number("budget_value", self.value)
         value = self.value
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise ValueError(
-                f"`budget_value` must be a number greater than 0. Received: budget_value={value!r}"
-            )
         if self.kind == "steps" and int(value) != value:
             raise ValueError(
                 "`budget_value` must be a whole number of steps for budget='steps'. "

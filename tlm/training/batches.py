@@ -22,6 +22,8 @@ as nanoGPT samples) costs the same memory.
 import numpy as np
 import tensorflow as tf
 
+from tlm.checks import check_fits_one_batch
+
 
 def count_windows(num_ids, sequence_length, stride=None):
     """Number of (x, y) windows of `sequence_length` in `num_ids` tokens.
@@ -65,14 +67,8 @@ def lm_batches(
     """
     stride = stride or sequence_length
     num_windows = count_windows(len(ids), sequence_length, stride)
+    check_fits_one_batch("train", len(ids), num_windows, sequence_length, batch_size, stride)
     batches_per_pass = num_windows // batch_size
-    if batches_per_pass < 1:
-        raise ValueError(
-            "The training split is too small for one batch: it holds "
-            f"{num_windows} windows of sequence_length + 1 tokens, fewer than batch_size. "
-            f"Received: {len(ids)} tokens, sequence_length={sequence_length}, "
-            f"batch_size={batch_size}, stride={stride}"
-        )
     ids = tf.constant(np.asarray(ids, dtype="int32"))
     offsets = tf.range(sequence_length + 1, dtype="int64")
 

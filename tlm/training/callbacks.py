@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tlm import evaluation
+from tlm.generation import generate
 
 
 def tensorboard_available():
@@ -196,8 +197,6 @@ class TextGenerationCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        from tlm.generation import generate
-
         lines = []
         vocabulary_size = self.tokenizer.vocabulary_size
         for strategy in self.strategies:

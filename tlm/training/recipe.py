@@ -172,9 +172,7 @@ def _plan(model, data, config, out):
     sequence_length, batch_size = int(data.sequence_length), int(data.batch_size)
     stride = config.stride or sequence_length
     windows = count_windows(len(data.train_ids), sequence_length, stride)
-    check_fits_one_batch(
-        "training", len(data.train_ids), windows, sequence_length, batch_size, stride
-    )
+    check_fits_one_batch("train", len(data.train_ids), windows, sequence_length, batch_size, stride)
     validation_ids = getattr(data, "validation_ids", None)
     if validation_ids is not None and len(validation_ids) < sequence_length + 1:
         raise ValueError(
