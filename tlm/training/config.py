@@ -77,7 +77,7 @@ class TrainConfig:
     Traceback (most recent call last):
     ...
     ValueError: `steps_per_epoch` must be None or an integer of at least 1. Received: ...=0
-    >>> sorted(config.differences(TrainConfig(epochs=4)))
+    >>> config.differences(TrainConfig(epochs=4, learning_rate=3e-3))
     ['epochs']
     """
 
