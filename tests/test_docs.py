@@ -26,6 +26,7 @@ PACKAGES = (
     "evaluation",
     "compare",
     "plotting",
+    "checks",
 )
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LINK = re.compile(r"\]\(([^)\s]+)\)")

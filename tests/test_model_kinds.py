@@ -193,3 +193,16 @@ def test_tlm_compare_models_takes_a_kind_registered_in_the_process(
     assert main(arguments) == 0
     assert "| GRU |" in capsys.readouterr().out
     assert (out / "gru" / "model.keras").is_file()
+
+
+def test_a_run_whose_model_class_is_not_registered_says_so(tmp_path):
+    class UnlistedGRU(GRULanguageModel):  # neither a registered kind nor Keras-serialisable
+        kind = "unlisted"
+
+    data = _data()
+    out = str(tmp_path / "run")
+    train(UnlistedGRU(data.tokenizer.vocabulary_size, 8, 8), data, out=out, steps_per_epoch=2)
+    assert json.load(open(os.path.join(out, "config.json")))["model"]["kind"] == "UnlistedGRU"
+    with pytest.raises(ValueError, match=r"model class is not registered in this process"):
+        load_run(out)
+    assert main(["generate", out, "--prompt", "ab"]) == 2  # one line, no traceback

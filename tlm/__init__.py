@@ -19,6 +19,7 @@ _SUBMODULES = (
     "evaluation",
     "compare",
     "plotting",
+    "checks",
 )
 
 

@@ -9,10 +9,11 @@ import argparse
 from tlm.commands.options import add_options, given
 
 DESCRIPTION = """\
-Train an LSTM and a decoder-only Transformer of about the same size on the same corpus, with
-the same tokenizer, context length, batch size, seeds and training budget; then evaluate both
-(validation and test perplexity, bits per character), time training and generation, sample from
-both with the same prompts (greedy and top-k), and write a run directory with a table, plots,
+Train several model kinds of about the same size (by default a decoder-only Transformer and an
+LSTM; --models takes any registered kind) on the same corpus, with the same tokenizer, context
+length, batch size, seeds and training budget; then evaluate each (validation and test
+perplexity, bits per character), time training and generation, sample from each with the same
+prompts (greedy and top-k), and write a run directory with a table, plots,
 samples, report.md and results.json. Each model's sub-directory is a normal tlm run:
 `tlm generate` and `tlm evaluate` work on it.
 

@@ -183,7 +183,17 @@ def load_run(path, compile=False):
         raise FileNotFoundError(
             f"The run has no `{TOKENIZER_DIR}/` folder beside its model. Received: path={path!r}"
         )
-    model = keras.saving.load_model(model_path, safe_mode=True, compile=compile)
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True, compile=compile)
+    except TypeError as error:
+        if "Could not locate class" not in str(error):
+            raise
+        kind = (config or {}).get("model", {}).get("kind")
+        raise ValueError(
+            f"The run's model class is not registered in this process (kind {kind!r}): import "
+            "the module that defines it (with `keras.saving.register_keras_serializable` and "
+            f"`tlm.models.register_model_kind`) before loading. Received: path={path!r}"
+        ) from error
     return Run(model, load_tokenizer(tokenizer_path), config or {}, directory)
 
 
