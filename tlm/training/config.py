@@ -11,9 +11,9 @@ explicit 0 is never read as "not given".
 """
 
 import dataclasses
-import numbers
 
 import keras
+import tensorflow as tf
 
 from tlm.checks import (
     check_choice,
@@ -205,7 +205,7 @@ class TrainConfig:
             )
         if not isinstance(self.optimizer, keras.optimizers.Optimizer):
             check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not _is_strategy_object(self.strategy):
+        if not isinstance(self.strategy, tf.distribute.Strategy):
             check_choice("strategy", self.strategy, (None, *STRATEGIES))
         check_choice("mixed_precision", self.mixed_precision, (None, *MIXED_PRECISION_POLICIES))
         check_choice("jit_compile", self.jit_compile, JIT_COMPILE_CHOICES)
@@ -245,7 +245,7 @@ class TrainConfig:
             if not field.metadata["record"]:
                 continue
             value = getattr(self, field.name)
-            if isinstance(value, keras.optimizers.Optimizer) or _is_strategy_object(value):
+            if isinstance(value, keras.optimizers.Optimizer | tf.distribute.Strategy):
                 value = type(value).__name__
             record[field.name] = list(value) if isinstance(value, tuple) else value
         return record
@@ -258,11 +258,3 @@ class TrainConfig:
 
 
 _MISSING = object()
-
-
-def _is_strategy_object(value):
-    return (
-        value is not None
-        and not isinstance(value, str | numbers.Number)
-        and hasattr(value, "scope")
-    )
