@@ -130,6 +130,24 @@ def check_choice(name, value, choices):
         raise ValueError(f"`{name}` must be one of {valid}. Received: {name}={value!r}")
 
 
+def check_known_names(what, given, valid):
+    """Raise a `ValueError` unless every name in `given` is in `valid`, listing the valid ones.
+
+    Example:
+
+    >>> check_known_names("training setting(s)", ["epoch"], ["epochs", "seed"])
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown training setting(s): epoch. Valid: epochs, seed. Received: ['epoch']
+    """
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"Unknown {what}: {', '.join(unknown)}. Valid: {', '.join(sorted(valid))}. "
+            f"Received: {unknown}"
+        )
+
+
 def check_fits_one_batch(split, num_tokens, num_windows, sequence_length, batch_size, stride=None):
     """Raise a `ValueError` unless a split of `num_windows` windows fills one training batch.
 

@@ -122,7 +122,7 @@ def reading(result):
         "the same learning rate and schedule for both, not tuned for either",
     ]
     if len(result.seeds) < 2:
-        caveats.append("one seed, so there is no estimate of the spread (run with `--seeds 3`)")
+        caveats.append("one seed, so there is no estimate of the spread (run with `--seeds 0 1 2`)")
     else:
         caveats.append(f"{len(result.seeds)} seeds; figures are mean ± sample standard deviation")
     caveats.append("speeds are measured on this machine and depend on its load")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tlm.checks import (
     check_choice,
+    check_known_names,
     check_optional_positive_int,
     check_positive_int,
     check_positive_number,
@@ -290,10 +291,5 @@ class CompareConfig:
 
 
 def _check_names(settings):
-    names = {field.name for field in dataclasses.fields(CompareConfig)}
-    unknown = sorted(set(settings) - names)
-    if unknown:
-        raise ValueError(
-            f"Unknown comparison setting(s): {', '.join(unknown)}. Valid: "
-            f"{', '.join(sorted(names))}. Received: {unknown}"
-        )
+    valid = [field.name for field in dataclasses.fields(CompareConfig)]
+    check_known_names("comparison setting(s)", settings, valid)

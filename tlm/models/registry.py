@@ -57,7 +57,7 @@ import types
 
 import keras
 
-from tlm.checks import check_choice
+from tlm.checks import check_choice, check_known_names
 
 # The data's context length when neither the caller nor the model's preset fixes one.
 DEFAULT_SEQUENCE_LENGTH = 64
@@ -236,12 +236,7 @@ def build_model(kind, vocabulary_size, preset="tiny", *, sequence_length=None, *
     arguments = preset_config(kind, preset)
     allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
     allowed |= set(KERAS_ARGUMENTS)
-    unknown = sorted(set(overrides) - allowed)
-    if unknown:
-        raise ValueError(
-            f"Unknown argument(s) for a {kind} model: {', '.join(unknown)}. "
-            f"Valid: {', '.join(sorted(allowed - {'vocabulary_size'}))}. Received: {unknown}"
-        )
+    check_known_names(f"argument(s) for a {kind} model", overrides, allowed - {"vocabulary_size"})
     if sequence_length is not None and cls.context_argument:
         arguments[cls.context_argument] = sequence_length
     arguments.update(overrides)

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tlm.checks import (
     check_choice,
+    check_known_names,
     check_non_negative_int,
     check_non_negative_number,
     check_optional_positive_int,
@@ -226,13 +227,9 @@ class TrainConfig:
         """
         if config is not None and not isinstance(config, cls):
             raise ValueError(f"`config` must be a TrainConfig or None. Received: config={config!r}")
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise ValueError(
-                f"Unknown training setting(s): {', '.join(unknown)}. Valid: "
-                f"{', '.join(sorted(names))}. Received: {unknown}"
-            )
+        check_known_names(
+            "training setting(s)", overrides, [field.name for field in dataclasses.fields(cls)]
+        )
         return dataclasses.replace(config or cls(), **overrides)
 
     def record(self):
