@@ -6,11 +6,16 @@ examples use without importing them: `np` (numpy), `tlm` and `build_tokenizer`. 
 tokenizer module's example can call `build_tokenizer` without the module importing the registry
 that imports it (an import cycle).
 
+Every test, doctests included, fails when TensorFlow warns that a compiled function re-traced too
+often ("N out of the last N calls to ... triggered tf.function retracing"): decoding and
+evaluation are built to compile once per shape, and that warning would mean they do not.
+
 The environment variables are set before anything imports TensorFlow (the same as in
 tests/conftest.py, which pytest loads after this file), and tlm is imported inside the
 fixture, for doctests only: other tests import what they need themselves.
 """
 
+import logging
 import os
 
 import numpy as np
@@ -31,3 +36,29 @@ def _doctest_names(request):
     doctest_namespace["np"] = np
     doctest_namespace["tlm"] = tlm
     doctest_namespace["build_tokenizer"] = build_tokenizer
+
+
+class _RetracingWarnings(logging.Handler):
+    """Keeps TensorFlow's frequent re-tracing warnings (its Python logger, "tensorflow")."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        if "triggered tf.function retracing" in message:
+            self.messages.append(message)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_retracing():
+    handler = _RetracingWarnings()
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    yield
+    logger.removeHandler(handler)
+    if handler.messages:
+        pytest.fail("TensorFlow re-traced a compiled function too often:\n" + "\n".join(
+            message[:300] for message in handler.messages
+        ))

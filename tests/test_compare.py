@@ -366,6 +366,7 @@ def test_compare_baselines_trains_both_models_and_writes_everything(tmp_path, ti
         assert run.figures["tokens_seen"] == 2 * 16 * 4
         assert run.figures["test_perplexity"] > 1
         assert run.figures["generation_tokens_per_second"] > 0
+        assert run.figures["generation_first_call_seconds"] > 0
         assert len(run.curve["validation_perplexity"]) == 2
         assert load_run(run.run_dir).tokenizer.vocabulary_size > 3  # a normal tlm run
     parameters = [run.figures["parameters"] for run in result.runs]

@@ -1,11 +1,13 @@
 """generate() and the compiled decoding loop, on tiny random Transformer and LSTM models."""
 
+import logging
+
 import keras
 import numpy as np
 import pytest
 
 from tlm.data.tokenizers import build_tokenizer
-from tlm.generation import generate, get_decoder
+from tlm.generation import generate, get_decoder, measure_generation_speed, shape_class
 from tlm.models import LSTMLanguageModel, TransformerLanguageModel
 
 TEXT = "to be, or not to be, that is the question: whether 'tis nobler in the mind"
@@ -169,6 +171,90 @@ def test_repeated_calls_with_the_same_shapes_do_not_retrace(models, tokenizer):
         repetition_penalty=1.3,
     )
     assert dict(decoder.tracing_counts) == counts
+
+
+def test_batch_sizes_in_one_bucket_share_one_compiled_loop(models, tokenizer):
+    model = models["transformer"]
+    decoder = get_decoder(model, "top_k", 5, None)
+    generate(model, tokenizer, PROMPTS, 20, strategy="top_k", top_k=5, seed=1)  # 3 rows -> 4
+    counts = dict(decoder.tracing_counts)
+    generate(model, tokenizer, PROMPTS + ["be"], 20, strategy="top_k", top_k=5, seed=1)
+    assert dict(decoder.tracing_counts) == counts
+    longest = max(len(prompt) for prompt in PROMPTS)  # characters are tokens here
+    assert decoder.shape_classes == {shape_class(4, longest + 20)} == {(4, 64)}
+    assert shape_class(3, 33) == shape_class(4, 64) == (4, 64)
+
+
+def test_padding_rows_do_not_change_greedy_text(models, tokenizer):
+    for model in models.values():
+        batch = generate(model, tokenizer, PROMPTS, 12)  # padded to 4 rows
+        alone = [generate(model, tokenizer, prompt, 12) for prompt in PROMPTS]
+        assert batch == alone
+
+
+class _TensorFlowWarnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_sampling_many_models_does_not_warn_of_retracing(tokenizer):
+    # As `tlm compare` does: several models, two strategies each, a batch of prompts and then
+    # one prompt. Every decoder compiles its own loop once per shape class, which TensorFlow
+    # must not take for one function re-tracing again and again.
+    handler = _TensorFlowWarnings()
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for seed in range(3):
+            keras.utils.set_random_seed(seed)
+            size = tokenizer.vocabulary_size
+            for model in (
+                TransformerLanguageModel(
+                    size, sequence_length=CONTEXT, num_layers=1, num_heads=2, hidden_dim=8,
+                    intermediate_dim=16,
+                ),
+                LSTMLanguageModel(size, embedding_dim=8, hidden_dim=8, num_layers=1),
+            ):
+                for strategy in ("greedy", "top_k"):
+                    generate(model, tokenizer, PROMPTS[:2], 12, strategy=strategy, seed=seed)
+                generate(model, tokenizer, PROMPTS[0], 12)
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in handler.messages if "retracing" in m], handler.messages
+
+
+def test_measure_generation_speed_times_the_compiled_shape(models, tokenizer):
+    model = models["lstm"]
+    speed = measure_generation_speed(model, tokenizer, "to be", 10, min_seconds=0.05, seed=3)
+    decoder = get_decoder(model)
+    counts = dict(decoder.tracing_counts)
+    assert speed.calls >= 3
+    assert speed.new_tokens == 10 * speed.calls
+    assert speed.tokens_per_second == pytest.approx(speed.new_tokens / speed.seconds)
+    assert speed.shape_class == shape_class(1, len("to be") + 10)
+    assert speed.shape_class in decoder.shape_classes
+    # Timing again traces nothing: the timed calls ran the loop the first call compiled.
+    measure_generation_speed(model, tokenizer, "to be", 10, min_seconds=0.01)
+    assert dict(decoder.tracing_counts) == counts
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (dict(max_new_tokens=0), "`max_new_tokens` must be"),
+        (dict(min_seconds=0), "`min_seconds` must be"),
+        (dict(min_calls=0), "`min_calls` must be"),
+        (dict(stop="x"), "`stop` cannot be timed"),
+        (dict(stream=True), "`stream` cannot be timed"),
+    ],
+)
+def test_measure_generation_speed_rejects_bad_arguments(models, tokenizer, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        measure_generation_speed(models["lstm"], tokenizer, "to", **arguments)
 
 
 def test_low_temperature_sampling_approaches_greedy(models, tokenizer):

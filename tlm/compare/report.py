@@ -208,7 +208,10 @@ def write_report(result, path):
         )
         + " Wall time is the whole of training, compilation and validation included; a time"
         " budget counts from the end of the first (compiling) step. Tokens/s are measured on"
-        " this machine; generation speed is greedy decoding of one sequence after compiling.",
+        " this machine. Generation speed is greedy decoding of one sequence of"
+        f" {result.settings.get('max_new_tokens', 'the')} new tokens, timed over repeated calls"
+        " after the first; the first call, which traces and compiles the decoding loop, is"
+        " timed on its own (Gen first call).",
         "## Reading",
         *reading(result),
     ]

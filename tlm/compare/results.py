@@ -36,6 +36,7 @@ FIGURES = (
     Figure("test_perplexity", "Test perplexity", better="lower"),
     Figure("test_bits_per_character", "Test bits/char", better="lower", decimals=3),
     Figure("generation_tokens_per_second", "Gen tokens/s", better="higher", decimals=0),
+    Figure("generation_first_call_seconds", "Gen first call", unit="s", decimals=2),
 )
 FIGURE_BY_KEY = {figure.key: figure for figure in FIGURES}
 

@@ -22,9 +22,9 @@ from tlm.compare.results import ComparisonResult, ModelRun
 from tlm.compare.settings import CompareConfig
 from tlm.data.pipeline import prepare
 from tlm.evaluation import evaluate
-from tlm.generation import generate
+from tlm.generation import generate, measure_generation_speed
 from tlm.models import build_model, count_parameters, flops_per_token, label_of
-from tlm.training import load_run, make_optimizer, train
+from tlm.training import FlopsBudget, load_run, make_optimizer, train
 
 # A sentence of the default corpus for the attention heatmap (other corpora: validation text).
 ATTENTION_TEXT = "To be, or not to be, that is the question:"
@@ -138,6 +138,9 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         epochs, steps_per_epoch = fitting.plan_steps(steps)
         warmup = min(100, max(1, steps // 20))
         options = dict(warmup_steps=warmup)
+        if budget.kind == "flops":
+            # Steps carry it out; this shows the FLOPs spent.
+            callbacks.insert(0, FlopsBudget(budget.value, float(flops) * tokens_per_step))
 
     curve_data = dataclasses.replace(data, validation=data.validation.take(s.eval_curve_batches))
     result = train(
@@ -175,7 +178,12 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
         figures[f"{split}_loss"] = scores["loss"]
         figures[f"{split}_perplexity"] = scores["perplexity"]
         figures[f"{split}_bits_per_character"] = scores.get("bits_per_character", float("nan"))
-    samples, figures["generation_tokens_per_second"] = _sample(saved, data.tokenizer, s, seed)
+    samples = _sample(saved, data.tokenizer, s, seed)
+    speed = measure_generation_speed(
+        saved, data.tokenizer, s.prompts[0], s.max_new_tokens, strategy="greedy"
+    )
+    figures["generation_tokens_per_second"] = speed.tokens_per_second
+    figures["generation_first_call_seconds"] = speed.first_call_seconds
     attention = None
     if hasattr(saved, "attention_scores"):
         attention = _attention(saved, data, s)
@@ -217,7 +225,7 @@ def _build_model(kind, data, s):
 
 
 def _sample(model, tokenizer, s, seed):
-    """Samples for every prompt (greedy, top-k) and greedy generation speed in tokens/s."""
+    """Samples for every prompt, greedy and top-k."""
     samples = []
     for strategy in ("greedy", "top_k"):
         # One batch: each row gets its own random draws. Prompts sampled one by one with the same
@@ -234,12 +242,7 @@ def _sample(model, tokenizer, s, seed):
         )
         for prompt, text in zip(s.prompts, texts, strict=True):
             samples.append({"prompt": prompt, "strategy": strategy, "text": text})
-    # The first greedy call compiled the decoding loop; time a second one.
-    begin = time.perf_counter()
-    generate(model, tokenizer, s.prompts[0], max_new_tokens=s.max_new_tokens, strategy="greedy")
-    seconds = time.perf_counter() - begin
-    speed = s.max_new_tokens / seconds if seconds > 0 else float("nan")
-    return samples, speed
+    return samples
 
 
 def _merge_samples(samples, kind, model_samples):

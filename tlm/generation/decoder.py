@@ -24,6 +24,8 @@ Taught in notebooks/05_text_generation.ipynb.
 """
 
 import collections
+import functools
+import warnings
 import weakref
 
 import numpy as np
@@ -41,6 +43,23 @@ from tlm.generation.samplers import (
 def _bucket(length, minimum=16):
     """The next power of two >= `length` (at least `minimum`): few shapes, so few traces."""
     return max(minimum, 1 << max(0, int(length) - 1).bit_length())
+
+
+# More shape classes than this for one decoder: each cost a compile, and the user hears of it.
+MANY_SHAPE_CLASSES = 4
+
+
+def shape_class(batch_size, end):
+    """The compiled shape `(batch rows, buffer length)` that decodes `batch_size` prompts to `end`.
+
+    Calls in the same class reuse one compiled loop: the batch is padded to a power of two rows,
+    the token buffer to a power of two positions (at least 16), whatever the prompt lengths and
+    the number of new tokens.
+
+    >>> shape_class(1, 30), shape_class(3, 30), shape_class(4, 17)
+    ((1, 32), (4, 32), (4, 32))
+    """
+    return _bucket(batch_size, minimum=1), _bucket(end)
 
 
 class Decoder:
@@ -98,13 +117,38 @@ class Decoder:
             model(np.zeros((1, 1), dtype="int32"))
         # How many times each compiled function was traced: tests check repeated calls add none.
         self.tracing_counts = collections.Counter()
+        # The shape classes `(rows, buffer length)` this decoder has compiled its loop for.
+        self.shape_classes = set()
+        # TensorFlow counts re-traces per Python code object, so the loops of every decoder (one
+        # per model and strategy) would share one count, and a program that samples many models
+        # would look like one function re-tracing. A partial is its own object: each decoder's
+        # loop is counted on its own, and a re-trace warning still means this loop re-traced.
         # The prefill runs once per block of prompt: XLA would only add compile time.
-        self._prefill = tf.function(self._prefill_fn, autograph=False)
-        self._steps = tf.function(self._steps_fn, jit_compile=jit_compile, autograph=False)
+        self._prefill = tf.function(
+            functools.partial(Decoder._prefill_fn, self), autograph=False
+        )
+        self._steps = tf.function(
+            functools.partial(Decoder._steps_fn, self), jit_compile=jit_compile, autograph=False
+        )
 
     @property
     def model(self):
         return self._model()
+
+    def _note_shape_class(self, shape):
+        if shape in self.shape_classes:
+            return
+        self.shape_classes.add(shape)
+        if len(self.shape_classes) == MANY_SHAPE_CLASSES + 1:
+            shapes = ", ".join(f"{rows}x{length}" for rows, length in sorted(self.shape_classes))
+            warnings.warn(
+                f"Generation with this model and strategy ({self.strategy!r}) has now compiled "
+                f"its decoding loop for {len(self.shape_classes)} shapes (batch rows x buffer "
+                f"length: {shapes}), and each new shape costs a compile. Calls whose prompt "
+                "count and prompt + new tokens stay within the same powers of two share one.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     # Compiled pieces ------------------------------------------------------------------------
 
@@ -211,9 +255,14 @@ class Decoder:
         context = self.context_length
         # Too long for the Transformer's context: keep the most recent tokens.
         rows = [np.asarray(ids, dtype="int32")[-context:] if context else ids for ids in token_ids]
+        num_prompts = len(rows)
+        end = max(len(ids) for ids in rows) + max_new_tokens
+        batch_size, buffer_length = shape_class(num_prompts, end)
+        self._note_shape_class((batch_size, buffer_length))
+        # Padding rows repeat the first prompt and are done from the start: they keep the compiled
+        # shape, never end the loop, and are not returned.
+        rows = rows + [rows[0]] * (batch_size - num_prompts)
         lengths = np.array([len(ids) for ids in rows], dtype="int32")
-        batch_size, end = len(rows), int(lengths.max()) + max_new_tokens
-        buffer_length = _bucket(end)
         capacity = min(buffer_length, context) if context else None
         # Full re-computation slices a whole window from `offset`: leave room after the end.
         tokens = np.zeros((batch_size, buffer_length + (capacity or 0)), dtype="int32")
@@ -236,7 +285,7 @@ class Decoder:
         )
         reset_seed(self.sampler, seed)
         tokens, seen = tf.constant(tokens), tf.constant(seen)
-        done = tf.zeros((batch_size,), tf.bool)
+        done = tf.constant(np.arange(batch_size) >= num_prompts)
 
         # Feed whole prompt blocks first; the loop starts on the token before the shortest end.
         shortest = int(lengths.min())
@@ -269,7 +318,7 @@ class Decoder:
             values = tokens.numpy()
             yield [
                 values[row, length : min(index, length + max_new_tokens)]
-                for row, length in enumerate(lengths)
+                for row, length in enumerate(lengths[:num_prompts])
             ]
             if bool(tf.reduce_all(done)):
                 return
