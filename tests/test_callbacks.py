@@ -1,3 +1,4 @@
+import io
 import math
 
 import keras
@@ -8,6 +9,8 @@ import tensorflow as tf
 from tlm import evaluation
 from tlm.training import (
     BestModelCheckpoint,
+    BudgetProgress,
+    FlopsBudget,
     PerplexityCallback,
     TerminateOnNaN,
     TextGenerationCallback,
@@ -87,6 +90,62 @@ def test_time_budget_stops_training_cleanly_after_the_current_step():
     assert len(history.history["val_perplexity"]) == 1  # the epoch still ended normally
     with pytest.raises(ValueError, match="`seconds` must be positive"):
         TimeBudget(0)
+
+
+def test_flops_budget_stops_after_the_flops_of_its_steps():
+    model, data = _tiny_model(), _dataset()
+    budget = FlopsBudget(flops=3.5e9, flops_per_step=1e9)
+    model.fit(data.repeat(), epochs=2, steps_per_epoch=10, verbose=0, callbacks=[budget])
+    assert budget.stopped and budget.steps == 4 and budget.spent() == 4e9
+    with pytest.raises(ValueError, match="`flops_per_step` must be a finite number greater"):
+        FlopsBudget(1e9, 0)
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_budget_progress_shows_the_budget_spent_not_epochs(tty):
+    model, data = _tiny_model(), _dataset()
+    budget = FlopsBudget(flops=20e9, flops_per_step=1e9)
+    stream = _Stream(tty)
+    progress = BudgetProgress(budget, interval=0.0, stream=stream)
+    validation = PerplexityCallback(data)
+    model.fit(
+        data.repeat(),
+        epochs=10,
+        steps_per_epoch=5,
+        verbose=0,
+        callbacks=[budget, validation, progress],
+    )
+    text = stream.getvalue()
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines and all(line.startswith("budget ") for line in lines)
+    assert "Epoch" not in text
+    # The last drawing: the whole budget, 20 steps, the loss and the validation perplexity.
+    last = lines[-1]
+    assert last.startswith("budget 2e+10/2e+10 FLOPs") and "100%" in last
+    assert "step 20" in last and "loss " in last and "val perplexity " in last
+    assert "ETA" not in last
+    if tty:
+        assert "\r" in text and text.endswith("\n")  # redrawn in place, ended once
+    else:
+        assert "\r" not in text
+        # One line per tenth of the budget (none for 0 %), then the final one.
+        assert [line.split()[1] for line in lines] == [
+            f"{tenth * 2e9:.3g}/2e+10" for tenth in range(1, 10)
+        ] + ["2e+10/2e+10"]
+
+
+def test_budget_progress_needs_a_budget():
+    with pytest.raises(ValueError, match="`budget` must be a tlm.training.BudgetCallback"):
+        BudgetProgress(budget=60)
 
 
 class _PoisonWeights(keras.callbacks.Callback):

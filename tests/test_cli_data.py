@@ -104,3 +104,55 @@ def test_describe_runs_as_a_module(tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"Corpus: {path}" in result.stdout
     assert "To be, or no" in result.stdout
+
+
+def _describe(path, *options, environment=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tlm", *options, "data", "describe", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+
+
+def test_tensorflow_starts_quietly_unless_asked(tmp_path):
+    path = tmp_path / "book.txt"
+    path.write_text("To be, or not to be, that is the question.\n" * 40)
+    # A newcomer's shell: no TF_CPP_MIN_LOG_LEVEL. TensorFlow's start-up lines stay hidden.
+    newcomer = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = _describe(path, environment=newcomer)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    # `tlm --verbose` lets TensorFlow's own log through (on any machine it logs at start-up).
+    loud = _describe(path, "--verbose", environment=newcomer)
+    assert loud.returncode == 0, loud.stderr
+    assert loud.stderr != ""
+    assert loud.stdout == quiet.stdout
+
+
+def test_start_up_log_is_shown_when_starting_fails(capfd, monkeypatch):
+    from tlm import cli
+
+    def broken_import(*args, **kwargs):
+        os.write(2, b"native start-up line\n")
+        raise ImportError("no TensorFlow here")
+
+    monkeypatch.delitem(sys.modules, "tensorflow")
+    monkeypatch.setattr("builtins.__import__", _failing_import("keras", broken_import))
+    with pytest.raises(ImportError, match="no TensorFlow here"):
+        cli.start_tensorflow(quiet=True)
+    assert "native start-up line" in capfd.readouterr().err
+
+
+def _failing_import(name, replacement):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def patched(module, *args, **kwargs):
+        if module == name:
+            return replacement(module, *args, **kwargs)
+        return real_import(module, *args, **kwargs)
+
+    return patched

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -90,6 +91,18 @@ def test_the_same_seed_gives_the_same_loss():
         for _ in range(2)
     ]
     assert losses[0] == losses[1]
+
+
+def test_a_time_budget_shows_budget_progress_instead_of_epochs(capsys):
+    data = _data()
+    result = train(_model(data), data, epochs=40, steps_per_epoch=5, time_budget=2.0, verbose=2)
+    out = capsys.readouterr().out
+    assert result.stopped == "time_budget"
+    assert "Epoch" not in out
+    lines = [line for line in out.splitlines() if line.startswith("budget ")]
+    # The budget counts the compiling first step too, so it may end past 2 s.
+    assert re.match(r"budget [\d,]+/2 s .* 100% · step ", lines[-1]), lines[-1]
+    assert f"step {result.steps:,} ·" in lines[-1]
 
 
 def test_time_budget_stops_the_run_and_keeps_its_backup(tmp_path):

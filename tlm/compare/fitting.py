@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from tlm.training.batches import lm_batches
+from tlm.training.callbacks import BudgetCallback
 from tlm.training.placement import resolve_jit_compile
 from tlm.training.schedules import WarmupCosineDecay
 
@@ -61,38 +62,38 @@ class BudgetFractionDecay(WarmupCosineDecay):
         return ops.where(step < self.warmup_steps, warmup, decayed)
 
 
-class BudgetClock(keras.callbacks.Callback):
+class BudgetClock(BudgetCallback):
     """A time budget that starts after the first (compiling) step, and drives the decay.
 
     Tracing and XLA compilation take seconds and differ between models; counting them would
     take training time away from the model that compiles slower. So the clock starts when the
     first step ends. After every step it sets `schedule.fraction` (when given) to the share of
     the budget used and, once it is used up, stops training cleanly: Keras ends the epoch
-    normally (validation, checkpoint, history).
+    normally (validation, checkpoint, history). `train` shows its progress (`BudgetProgress`).
 
     Args:
         seconds: the budget in seconds of training.
         schedule: a `BudgetFractionDecay` to drive, or None.
     """
 
+    unit = "s"
+
     def __init__(self, seconds, schedule=None):
-        super().__init__()
+        super().__init__(seconds)
         self.seconds = float(seconds)
         self.schedule = schedule
         self.start_time = None
-        self.stopped = False
+
+    def spent(self):
+        return 0.0 if self.start_time is None else time.monotonic() - self.start_time
 
     def on_train_batch_end(self, batch, logs=None):
-        now = time.monotonic()
         if self.start_time is None:
-            self.start_time = now
+            self.start_time = time.monotonic()
             return
-        used = (now - self.start_time) / self.seconds
         if self.schedule is not None:
-            self.schedule.fraction.assign(min(used, 1.0))
-        if used >= 1.0:
-            self.model.stop_training = True
-            self.stopped = True
+            self.schedule.fraction.assign(min(self.spent() / self.seconds, 1.0))
+        super().on_train_batch_end(batch, logs)
 
 
 class CurveRecorder(keras.callbacks.Callback):

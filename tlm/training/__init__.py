@@ -9,6 +9,9 @@ Taught in notebooks/03_lstm_language_model.ipynb and 04_transformer_language_mod
 
 from tlm.training.batches import count_windows, lm_batches
 from tlm.training.callbacks import (
+    BudgetCallback,
+    BudgetProgress,
+    FlopsBudget,
     PerplexityCallback,
     TerminateOnNaN,
     TextGenerationCallback,
@@ -41,6 +44,9 @@ __all__ = [
     "TextGenerationCallback",
     "ThroughputCallback",
     "TimeBudget",
+    "BudgetCallback",
+    "BudgetProgress",
+    "FlopsBudget",
     "TrainConfig",
     "TrainResult",
     "WarmupCosineDecay",

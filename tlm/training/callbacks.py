@@ -13,6 +13,7 @@ orders them for you).
 import importlib.util
 import math
 import os
+import sys
 import time
 
 import keras
@@ -20,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tlm import evaluation
+from tlm.checks import check_positive_number
 from tlm.generation import generate
 
 
@@ -285,7 +287,37 @@ class ThroughputCallback(keras.callbacks.Callback):
         return self.tokens_per_step * self.total_steps / self.total_time
 
 
-class TimeBudget(keras.callbacks.Callback):
+class BudgetCallback(keras.callbacks.Callback):
+    """A budget that ends training once it is spent; `train` shows one progress bar of it.
+
+    A subclass sets `unit` and defines `spent()` (how much of `total` is used so far, from the
+    callback's own state). After every step this base class stops training once `spent() >=
+    total`, so Keras ends the epoch normally (validation, checkpoints, `History`); `stopped`
+    tells whether it fired. `BudgetProgress` draws any budget.
+
+    Args:
+        total: float > 0, the budget in `unit`.
+    """
+
+    unit = ""
+
+    def __init__(self, total):
+        super().__init__()
+        check_positive_number("total", total)
+        self.total = float(total)
+        self.stopped = False
+
+    def spent(self):
+        """How much of the budget is used so far (0 before training starts)."""
+        raise NotImplementedError
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.spent() >= self.total:
+            self.model.stop_training = True
+            self.stopped = True
+
+
+class TimeBudget(BudgetCallback):
     """Stop training cleanly once `seconds` of wall-clock time have passed.
 
     The clock starts at the first `on_train_begin` it sees. After each step it checks the time;
@@ -299,29 +331,205 @@ class TimeBudget(keras.callbacks.Callback):
     Example:
 
     >>> budget = TimeBudget(seconds=180)
-    >>> budget.stopped
-    False
+    >>> budget.stopped, budget.spent(), budget.unit
+    (False, 0.0, 's')
     """
 
+    unit = "s"
+
     def __init__(self, seconds, verbose=1):
-        super().__init__()
-        if not seconds > 0:
+        if not (isinstance(seconds, (int, float)) and seconds > 0):
             raise ValueError(f"`seconds` must be positive. Received: seconds={seconds}")
+        super().__init__(seconds)
         self.seconds = seconds
         self.verbose = verbose
-        self.stopped = False
         self.start_time = None
+
+    def spent(self):
+        return 0.0 if self.start_time is None else time.monotonic() - self.start_time
 
     def on_train_begin(self, logs=None):
         if self.start_time is None:
             self.start_time = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start_time >= self.seconds:
-            self.model.stop_training = True
-            if not self.stopped and self.verbose:
-                print(f"\nTime budget of {self.seconds:g} s reached; stopping.", flush=True)
-            self.stopped = True
+        was_stopped = self.stopped
+        super().on_train_batch_end(batch, logs)
+        if self.stopped and not was_stopped and self.verbose:
+            print(f"\nTime budget of {self.seconds:g} s reached; stopping.", flush=True)
+
+
+class FlopsBudget(BudgetCallback):
+    """Stop training once `flops` training FLOPs are spent (`flops_per_step` each step).
+
+    The FLOPs of a step are known in advance (`tlm.models.flops_per_token` times the tokens of
+    a batch), so the steps could be counted instead; this callback exists so that the budget,
+    not a step count, is what the progress bar shows.
+
+    Example:
+
+    >>> budget = FlopsBudget(flops=1e12, flops_per_step=2e9)
+    >>> budget.spent(), budget.unit
+    (0.0, 'FLOPs')
+    """
+
+    unit = "FLOPs"
+
+    def __init__(self, flops, flops_per_step):
+        super().__init__(flops)
+        check_positive_number("flops_per_step", flops_per_step)
+        self.flops_per_step = float(flops_per_step)
+        self.steps = 0
+
+    def spent(self):
+        return self.steps * self.flops_per_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        super().on_train_batch_end(batch, logs)
+
+
+def _format_amount(value, unit):
+    if unit == "s":
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _format_eta(seconds):
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class BudgetProgress(keras.callbacks.Callback):
+    """One progress bar of a budget spent, in place of Keras' per-epoch bars.
+
+    A run under a time or FLOPs budget stops when the budget is spent, not after its planned
+    epochs, so "Epoch 13/48" says nothing useful. This shows instead, on one line::
+
+        budget 43/210 s ━━━━━━━━──────────────  20% · step 1,234 · loss 1.8120 ·
+        perplexity 6.12 · val perplexity 6.40 · ETA 2:47
+
+    redrawn in place on a terminal or in a notebook (every `interval` seconds), and as a new line
+    at every tenth of the budget otherwise (a log file, CI). The training loss is Keras' running
+    mean over the epoch; perplexity is its exponential; the validation perplexity is the last
+    one the `PerplexityCallback` added to the logs (place this callback after it). The ETA
+    extrapolates the rate at which the budget has been spent since the first step.
+
+    Args:
+        budget: the `BudgetCallback` to show (`TimeBudget`, `FlopsBudget`, ...).
+        verbose: 1 redraws one line on a terminal; 2 prints a line per tenth of the budget.
+        interval: least seconds between two redraws.
+        stream: where to write (default `sys.stdout`, looked up when writing).
+
+    Example:
+
+    >>> progress = BudgetProgress(TimeBudget(seconds=60))
+    >>> progress.describe(spent=15, step=120, loss=1.5, elapsed=20.0)
+    'budget 15/60 s ━━━━━───────────────  25% · step 120 · loss 1.5000 · perplexity 4.48 · ETA 0:45'
+    """
+
+    WIDTH = 20
+
+    def __init__(self, budget, verbose=1, interval=0.5, stream=None):
+        super().__init__()
+        if not isinstance(budget, BudgetCallback):
+            raise ValueError(
+                "`budget` must be a tlm.training.BudgetCallback (TimeBudget, FlopsBudget). "
+                f"Received: budget={budget!r}"
+            )
+        self.budget = budget
+        self.verbose = verbose
+        self.interval = interval
+        self.stream = stream
+        self._dynamic = None
+        self._start = None  # (wall time, spent) at the first step's end
+        self._last_draw = -math.inf
+        self._last_tenth = 0
+        self._step = 0
+        self._loss = None
+        self._val_perplexity = None
+        self._width = 0
+
+    def describe(self, spent, step, loss=None, val_perplexity=None, elapsed=None):
+        """The progress line for these values (no terminal codes)."""
+        total, unit = self.budget.total, self.budget.unit
+        fraction = min(max(spent / total, 0.0), 1.0)
+        filled = int(self.WIDTH * fraction)
+        parts = [
+            f"budget {_format_amount(spent, unit)}/{_format_amount(total, unit)} {unit} "
+            f"{'━' * filled}{'─' * (self.WIDTH - filled)} {fraction:4.0%}",
+            f"step {step:,}",
+        ]
+        if loss is not None and math.isfinite(loss):
+            parts.append(f"loss {loss:.4f}")
+            parts.append(f"perplexity {math.exp(min(loss, 50.0)):.2f}")
+        if val_perplexity is not None:
+            parts.append(f"val perplexity {val_perplexity:.2f}")
+        if elapsed is not None and 0 < spent < total:
+            if unit == "s":
+                eta = total - spent
+            else:
+                eta = (total - spent) * elapsed / spent
+            parts.append(f"ETA {_format_eta(eta)}")
+        return " · ".join(parts)
+
+    def _write(self, text, final=False):
+        stream = self.stream or sys.stdout
+        if self._dynamic:
+            pad = " " * max(0, self._width - len(text))
+            stream.write("\r" + text + pad + ("\n" if final else ""))
+            self._width = len(text)
+        else:
+            stream.write(text + "\n")
+        stream.flush()
+
+    def _draw(self, final=False):
+        now = time.monotonic()
+        spent = self.budget.spent()
+        elapsed = None
+        if self._start is not None:
+            start_time, start_spent = self._start
+            elapsed = now - start_time
+            if self.budget.unit != "s" and spent > start_spent:
+                elapsed = elapsed * spent / (spent - start_spent)  # the first step's share too
+        self._write(
+            self.describe(spent, self._step, self._loss, self._val_perplexity, elapsed), final
+        )
+        self._last_draw = now
+
+    def on_train_begin(self, logs=None):
+        stream = self.stream or sys.stdout
+        isatty = getattr(stream, "isatty", lambda: False)()
+        self._dynamic = self.verbose == 1 and (isatty or "ipykernel" in sys.modules)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.verbose:
+            return
+        self._step = _global_step(self.model) or self._step + 1
+        if logs and "loss" in logs:
+            self._loss = float(logs["loss"])
+        if self._start is None:
+            self._start = (time.monotonic(), self.budget.spent())
+        tenth = int(10 * self.budget.spent() / self.budget.total)
+        if self._dynamic:
+            if time.monotonic() - self._last_draw >= self.interval:
+                self._draw()
+        elif tenth > self._last_tenth and tenth < 10:
+            self._last_tenth = tenth
+            self._draw()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get("val_perplexity")
+        if value is not None:
+            self._val_perplexity = float(value)
+        if self.verbose and self._dynamic:
+            self._draw()
+
+    def on_train_end(self, logs=None):
+        if self.verbose:
+            self._draw(final=True)
 
 
 class TerminateOnNaN(keras.callbacks.Callback):

@@ -42,6 +42,8 @@ from tlm.plotting import plot_training_curves
 from tlm.training import runs
 from tlm.training.batches import count_windows, lm_batches
 from tlm.training.callbacks import (
+    BudgetCallback,
+    BudgetProgress,
     PerplexityCallback,
     TerminateOnNaN,
     TextGenerationCallback,
@@ -136,7 +138,7 @@ def train(model, data, config=None, out=None, **overrides):
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
             callbacks=watch.all,
-            verbose=config.verbose,
+            verbose=0 if watch.shows_budget else config.verbose,
             shuffle=False,  # the stream is already shuffled, resumably
         )
         step = int(model.optimizer.iterations.numpy())
@@ -275,7 +277,12 @@ class _Callbacks:
                 log_dir=log_dir,
             )
         )
-        if config.verbose:
+        # A budget ends training before its planned epochs: show the budget spent instead.
+        budgets = [c for c in (self.budget, *config.callbacks) if isinstance(c, BudgetCallback)]
+        self.shows_budget = bool(config.verbose and budgets)
+        if self.shows_budget:
+            callbacks.append(BudgetProgress(budgets[0], verbose=config.verbose))
+        elif config.verbose:
             callbacks.append(keras.callbacks.ProgbarLogger())  # after validation: shows it
         if config.sample_prompts:
             callbacks.append(
