@@ -15,6 +15,7 @@ GPT-2, per-token time flat within 25 %.
 
     python benchmarks/generation.py                       # both presets, batch 1 and 8
     python benchmarks/generation.py --presets nanogpt-cpu --batch-sizes 1
+    python benchmarks/generation.py --json benchmarks/results/generation.json
 
 The nanogpt-gpu shape is meant for a GPU; on a CPU its full re-computation is timed over the
 first `--full-tokens` new tokens only (the window, hence the cost per token, is the same for every
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tlm.generation import get_decoder  # noqa: E402
-from tlm.models import TRANSFORMER_PRESETS, build_model  # noqa: E402
+from tlm.models import TRANSFORMER_PRESETS, build_model, label_of  # noqa: E402
 
 VOCABULARY_SIZE = 65
 PROMPT_LENGTH = 8
@@ -119,6 +120,7 @@ def main(argv=None):
     )
     parser.add_argument("--skip-gpt2", action="store_true")
     parser.add_argument("--skip-lstm", action="store_true")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
@@ -165,6 +167,10 @@ def main(argv=None):
     print(HEADER)
     for row in rows:
         print(format_row(row))
+    if args.json:
+        from tlm.provenance import write_figures
+
+        write_figures(args.json, "generation", [figures_table(rows)], notes(args, on_gpu))
     return rows
 
 
@@ -186,6 +192,73 @@ def format_row(row):
         f"{versus:>7}  {number('first64_ms', '14.3f')}  {number('last64_ms', '13.3f')}  "
         f"{row['drift']:>5.0%}  {number('compile_s', '9.1f')}  {number('gpt2_compile_s', '14.1f')}"
     )
+
+
+def figures_table(rows):
+    """The printed table as a `tlm.provenance.write_figures` table: raw figures, None for "-"."""
+
+    def value(row, key):
+        return float(row[key]) if key in row else None
+
+    def ratio(row, key):
+        return float(row["cached_tps"] / row[key]) if key in row else None
+
+    return {
+        "title": "Generation speed",
+        "columns": [
+            "Preset",
+            "Model",
+            "Batch",
+            "Cached (tokens / s)",
+            "Full re-computation (tokens / s)",
+            "Cached / full",
+            "keras_hub GPT-2 (tokens / s)",
+            "Cached / GPT-2",
+            "First 64 tokens (ms / token)",
+            "Last 64 tokens (ms / token)",
+            "Drift (%)",
+            "First call (s)",
+            "GPT-2 first call (s)",
+        ],
+        "decimals": [None, None, None, 0, 0, 1, 0, 2, 3, 3, 0, 1, 1],
+        "rows": [
+            [
+                row["preset"],
+                label_of(row["model"]),
+                row["batch"],
+                value(row, "cached_tps"),
+                value(row, "full_tps"),
+                ratio(row, "full_tps"),
+                value(row, "gpt2_tps"),
+                ratio(row, "gpt2_tps"),
+                value(row, "first64_ms"),
+                value(row, "last64_ms"),
+                100 * float(row["drift"]),
+                value(row, "compile_s"),
+                value(row, "gpt2_compile_s"),
+            ]
+            for row in rows
+        ],
+    }
+
+
+def notes(args, on_gpu):
+    """How to read `figures_table`, with the settings of this run."""
+    lines = [
+        f"On the {'GPU' if on_gpu else 'CPU'}: random weights, vocabulary {VOCABULARY_SIZE}, "
+        f"{args.new_tokens} new tokens after a prompt of {PROMPT_LENGTH}, top-k {TOP_K}; "
+        f"tokens / s count every row of the batch, best of {args.repeats} timed runs after a "
+        "first call (tracing, compilation and one run) that is timed on its own.",
+        "Cached / full and Cached / GPT-2 divide the cached tokens / s by the other two measured "
+        "in this run; drift is how far the time per token over the last 64 new tokens is from "
+        "that over the first 64 (targets: cached >= 5x full, >= GPT-2, drift within 25 %).",
+    ]
+    if "nanogpt-gpu" in args.presets and not on_gpu:
+        lines.append(
+            f"nanogpt-gpu on a CPU: full re-computation is timed once, over the first "
+            f"{args.full_tokens} new tokens."
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ model was really compiled with.
     python benchmarks/train_throughput.py --tlm-jit false  # tlm without XLA
     python benchmarks/train_throughput.py --hub-jit true   # keras_hub with XLA too
     python benchmarks/train_throughput.py --tlm-options '{"use_formula": true}'
+    python benchmarks/train_throughput.py --json benchmarks/results/train_throughput.json
 """
 
 import argparse
@@ -146,6 +147,7 @@ def main(argv=None):
     parser.add_argument(
         "--tlm-options", type=json.loads, default={}, help="JSON of model overrides"
     )
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
     keras.utils.set_random_seed(0)
@@ -208,6 +210,82 @@ def main(argv=None):
         f"({flops_per_token(tlm_model):,} per token) = "
         f"{100 * model_flops / matmul_rate:.0f}% of the measured matmul rate"
     )
+    if args.json:
+        from tlm.provenance import write_figures
+
+        settings = {  # parameters, jit_compile asked and used, steps per execution
+            "tlm": (
+                count_parameters(tlm_model),
+                str(args.tlm_jit),
+                str(tlm_model.jit_compile),
+                TRAIN_DEFAULTS.steps_per_execution,
+            ),
+            "keras_hub": (
+                hub_model.count_params(),
+                str(args.hub_jit),
+                str(hub_model.jit_compile),
+                1,
+            ),
+        }
+        speeds = {
+            "title": "Training throughput (medians over the rounds)",
+            "columns": [
+                "Model",
+                "Parameters",
+                "jit_compile asked",
+                "jit_compile used",
+                "Steps per execution",
+                "Tokens / s (wall clock)",
+                "Tokens / CPU-second",
+            ],
+            "decimals": [None, None, None, None, None, 0, 0],
+            "rows": [[name, *settings[name], median(name, 0), median(name, 1)] for name in runs],
+        }
+        rounds = {
+            "title": "Tokens / s (wall clock) of each round",
+            "columns": ["Round", "tlm (tokens / s)", "keras_hub (tokens / s)"],
+            "decimals": [None, 0, 0],
+            "rows": [
+                [number, tlm_run[0], hub_run[0]]
+                for number, (tlm_run, hub_run) in enumerate(
+                    zip(runs["tlm"], runs["keras_hub"], strict=True), start=1
+                )
+            ],
+        }
+        ratios = {
+            "title": "tlm / keras_hub",
+            "columns": ["Wall clock", "Per CPU-second"],
+            "decimals": [2, 2],
+            "rows": [[ratio(0), ratio(1)]],
+        }
+        utilisation = {
+            "title": "Model FLOPs against the measured matmul rate",
+            "columns": [
+                "fp32 matmul, 1024 x 1024 (GFLOP/s)",
+                "tlm model FLOPs per token",
+                "tlm model FLOP/s at its median tokens / s (GFLOP/s)",
+                "Share of the matmul rate (%)",
+            ],
+            "decimals": [1, None, 1, 0],
+            "rows": [
+                [
+                    matmul_rate / 1e9,
+                    flops_per_token(tlm_model),
+                    model_flops / 1e9,
+                    100 * model_flops / matmul_rate,
+                ]
+            ],
+        }
+        options = f", tlm options {json.dumps(args.tlm_options)}" if args.tlm_options else ""
+        notes = [
+            f"The nanogpt-cpu sizes, vocabulary {VOCABULARY}, batch {BATCH_SIZE}, AdamW on random "
+            f"tokens{options}; {args.rounds} alternating rounds of "
+            f"{args.steps} timed steps, each after {args.skip} untimed ones.",
+            "tlm / keras_hub is the median over the rounds of the ratio of the two back-to-back "
+            "runs of a round. The share of the matmul rate divides tlm's model FLOP/s (6N + "
+            "12·L·T·d per token) by the tf.matmul rate measured in this run.",
+        ]
+        write_figures(args.json, "train_throughput", [speeds, rounds, ratios, utilisation], notes)
 
 
 if __name__ == "__main__":

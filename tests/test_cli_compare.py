@@ -114,6 +114,7 @@ def test_corpus_too_small_exits_with_code_2(tmp_path, capsys):
     assert "fewer than sequence_length + 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_quick_comparison_runs_end_to_end_in_a_subprocess(tmp_path):
     """The CI smoke test: `tlm compare --quick` on the bundled corpus, offline."""
     out = tmp_path / "quick"

@@ -353,6 +353,7 @@ def test_budget_fraction_decay_follows_the_time_used():
 # A whole comparison, tiny
 
 
+@pytest.mark.slow
 def test_compare_baselines_trains_both_models_and_writes_everything(tmp_path, tiny_corpus):
     from tlm.compare import compare_baselines
     from tlm.training import load_run
@@ -385,6 +386,7 @@ def test_compare_baselines_trains_both_models_and_writes_everything(tmp_path, ti
     assert result.table() in report and "## Samples" in report and "| `KING:` |" in report
     data = json.loads((out / "results.json").read_text())
     assert data["settings"]["budget"] == {"kind": "steps", "value": 2}
+    assert data["provenance"]["machine"]["cores"] >= 1 and data["provenance"]["date"]
     assert set(data["summary"]) == {"transformer", "lstm"}
     assert [s["strategy"] for s in data["samples"]] == ["greedy", "top_k"]
     assert set(data["samples"][0]["texts"]) == {"transformer", "lstm"}

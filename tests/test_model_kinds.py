@@ -162,6 +162,7 @@ def test_a_registered_kind_trains_saves_resumes_evaluates_and_generates(gru_kind
         train(build_model("gru", data.tokenizer.vocabulary_size), data, out=out, verbose=0)
 
 
+@pytest.mark.slow
 def test_compare_baselines_compares_a_registered_kind(gru_kind, corpus_file, tmp_path):
     settings = dict(
         budget="steps",

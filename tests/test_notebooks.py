@@ -83,6 +83,7 @@ def _printed_warnings(notebook):
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LESSONS)
 def test_notebook_runs_top_to_bottom_in_quick_mode(name, tmp_path, monkeypatch):
     nbclient, nbformat = _kernel_or_skip()

@@ -84,6 +84,7 @@ def test_lstm_trains_through_the_recipe_with_sgd_and_clipping():
     assert result.history["loss"][0] > 0 and result.run_dir is None
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_loss():
     data = _data()
     losses = [
@@ -117,6 +118,7 @@ def test_time_budget_stops_the_run_and_keeps_its_backup(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_rebuilds_the_model_under_the_policy(policy):
     data = _data()
@@ -298,6 +300,7 @@ def _child_env():
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(_CHILD.format(tests=os.path.dirname(__file__)))
@@ -352,6 +355,7 @@ print("TWO", *losses[1])
 """
 
 
+@pytest.mark.slow
 def test_two_logical_cpu_devices_give_the_same_loss_as_one(tmp_path):
     script = tmp_path / "two_devices.py"
     script.write_text(_TWO_DEVICES.format(tests=os.path.dirname(__file__)))

@@ -20,6 +20,7 @@ _SUBMODULES = (
     "compare",
     "plotting",
     "checks",
+    "provenance",
 )
 
 

@@ -16,6 +16,7 @@ word use `words_per_token` the same way. The ratio is measured on the whole spli
 windows cover all of it but a partial last window, so the estimate is exact up to that edge.
 """
 
+import functools
 import math
 import weakref
 
@@ -111,20 +112,26 @@ def perplexity(model, dataset, *, mask_token_id=None, steps=None):
     return evaluate(model, dataset, mask_token_id=mask_token_id, steps=steps)["perplexity"]
 
 
+def _evaluation_step(model_ref, mask_token_id, x, y, weight):
+    model = model_ref()
+    logits = tf.cast(model(x, training=False), "float32")
+    y = tf.cast(y, "int32")
+    nats = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    if mask_token_id is not None:
+        weight = weight * tf.cast(tf.not_equal(y, mask_token_id), "float32")
+    return tf.reduce_sum(tf.cast(nats * weight, "float64")), tf.reduce_sum(weight)
+
+
 def _step_function(model, mask_token_id):
     cache = _STEPS.setdefault(model, {})
     if mask_token_id not in cache:
-
-        @tf.function(reduce_retracing=True)
-        def step(x, y, weight):
-            logits = tf.cast(model(x, training=False), "float32")
-            y = tf.cast(y, "int32")
-            nats = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-            if mask_token_id is not None:
-                weight = weight * tf.cast(tf.not_equal(y, mask_token_id), "float32")
-            return tf.reduce_sum(tf.cast(nats * weight, "float64")), tf.reduce_sum(weight)
-
-        cache[mask_token_id] = step
+        # A weak reference: the cache, keyed weakly by the model, must not keep it alive. A
+        # partial per model: TensorFlow counts re-traces per function object, so one model's
+        # step is counted on its own, not together with every other model's.
+        cache[mask_token_id] = tf.function(
+            functools.partial(_evaluation_step, weakref.ref(model), mask_token_id),
+            reduce_retracing=True,
+        )
     return cache[mask_token_id]
 
 

@@ -132,6 +132,8 @@ class ComparisonResult:
         samples: `{"prompt", "strategy", "texts": {kind: text}}` per prompt and decoding strategy.
         plots: plot name -> path of the PNG, relative to `out`.
         wall_time: seconds the whole comparison took.
+        provenance: the command, tlm version and commit, machine and date
+            (`tlm.provenance.provenance`), or None.
 
     Example:
 
@@ -149,6 +151,7 @@ class ComparisonResult:
     samples: list = field(default_factory=list)
     plots: dict = field(default_factory=dict)
     wall_time: float = float("nan")
+    provenance: dict | None = None
 
     @property
     def kinds(self):
@@ -178,6 +181,39 @@ class ComparisonResult:
         """The figures as a Markdown table, one row per model (mean ± spread over seeds)."""
         return format_table(self.summary, spread=spread)
 
+    @classmethod
+    def from_dict(cls, data):
+        """The result `to_dict` (results.json) describes; figures written as null become NaN.
+
+        Example:
+
+        >>> run = ModelRun("lstm", "tiny", 0, "lstm", {"test_perplexity": 6.0})
+        >>> result = ComparisonResult("out", {"corpus": "x"}, [run], wall_time=1.5)
+        >>> again = ComparisonResult.from_dict(result.to_dict())
+        >>> again.to_dict() == result.to_dict()
+        True
+        """
+        if data.get("tlm_comparison") != 1:
+            raise ValueError(
+                "Not the results.json of a tlm comparison (format 1). Received: "
+                f"tlm_comparison={data.get('tlm_comparison')!r}"
+            )
+        nan = float("nan")
+        runs = []
+        for run in data["runs"]:
+            figures = {k: nan if v is None else v for k, v in run["figures"].items()}
+            runs.append(ModelRun(**{**run, "figures": figures}))
+        wall_time = data.get("wall_time")
+        return cls(
+            Path(data["out"]),
+            data["settings"],
+            runs,
+            samples=data.get("samples", []),
+            plots=data.get("plots", {}),
+            wall_time=nan if wall_time is None else wall_time,
+            provenance=data.get("provenance"),
+        )
+
     def to_dict(self):
         """Everything as JSON-ready data: settings, per-run figures and curves, summary."""
         summary = {
@@ -188,6 +224,7 @@ class ComparisonResult:
             "tlm_comparison": 1,
             "out": str(self.out),
             "wall_time": _json_number(self.wall_time),
+            "provenance": self.provenance,
             "settings": self.settings,
             "summary": summary,
             "runs": [_json_ready(asdict(run)) for run in self.runs],

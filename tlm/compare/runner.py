@@ -24,6 +24,7 @@ from tlm.data.pipeline import prepare
 from tlm.evaluation import evaluate
 from tlm.generation import generate, measure_generation_speed
 from tlm.models import build_model, count_parameters, flops_per_token, label_of
+from tlm.provenance import provenance
 from tlm.training import FlopsBudget, load_run, make_optimizer, train
 
 # A sentence of the default corpus for the attention heatmap (other corpora: validation text).
@@ -297,6 +298,7 @@ def _finish(result, started):
     plots.update(result.plots)
     result.plots = plots
     result.wall_time = time.monotonic() - started
+    result.provenance = provenance()
     write_results_json(result, out / "results.json")
     write_report(result, out / "report.md")
 

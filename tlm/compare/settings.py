@@ -27,7 +27,7 @@ from tlm.models import MODEL_KINDS, model_class
 from tlm.training.config import setting
 
 # The budget per model when `budget_value` is None, by budget kind (normal and quick).
-BUDGET_VALUES = {"steps": 2000, "time": 210.0, "flops": 3e12}
+BUDGET_VALUES = {"steps": 2000, "time": 140.0, "flops": 3e12}
 QUICK_BUDGET_VALUES = {"steps": 30, "time": 20.0, "flops": 3e10}
 # `quick`: a smoke test in well under 2 minutes (the figures mean little).
 QUICK = {

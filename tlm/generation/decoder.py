@@ -40,7 +40,7 @@ from tlm.generation.samplers import (
 )
 
 
-def _bucket(length, minimum=16):
+def _bucket(length, minimum=64):
     """The next power of two >= `length` (at least `minimum`): few shapes, so few traces."""
     return max(minimum, 1 << max(0, int(length) - 1).bit_length())
 
@@ -53,11 +53,13 @@ def shape_class(batch_size, end):
     """The compiled shape `(batch rows, buffer length)` that decodes `batch_size` prompts to `end`.
 
     Calls in the same class reuse one compiled loop: the batch is padded to a power of two rows,
-    the token buffer to a power of two positions (at least 16), whatever the prompt lengths and
-    the number of new tokens.
+    the token buffer to a power of two positions (at least 64), whatever the prompt lengths and
+    the number of new tokens. Short texts all share the smallest buffer, 64 positions: the
+    Transformer's cache is no longer than its context anyway, and the loop only runs the steps
+    asked for.
 
-    >>> shape_class(1, 30), shape_class(3, 30), shape_class(4, 17)
-    ((1, 32), (4, 32), (4, 32))
+    >>> shape_class(1, 30), shape_class(3, 30), shape_class(4, 65)
+    ((1, 64), (4, 64), (4, 128))
     """
     return _bucket(batch_size, minimum=1), _bucket(end)
 

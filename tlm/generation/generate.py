@@ -64,8 +64,10 @@ def generate(  # noqa: PLR0913
     - Prompts longer than the Transformer's context keep their last `context_length` tokens, and
       text longer than the context is generated with a sliding window (see
       `tlm.generation.decoder`). The LSTM has no limit.
-    - Decoding is compiled (`tf.function` with XLA) and reused: calls with the same batch size and
-      length bucket (powers of two of prompt + new tokens) do not retrace.
+    - Decoding is compiled (`tf.function` with XLA) and reused: calls in the same shape class
+      (prompt count and prompt + new tokens, each rounded up to a power of two; see
+      `tlm.generation.decoder.shape_class`) do not retrace. The first call of a class compiles;
+      `measure_generation_speed` times it apart from the steady speed.
 
     Args:
         model: a `TransformerLanguageModel` or `LSTMLanguageModel` (or any model with

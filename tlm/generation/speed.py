@@ -76,7 +76,7 @@ def measure_generation_speed(
     >>> speed = measure_generation_speed(model, tokenizer, "ab", max_new_tokens=8,
     ...                                  min_seconds=0.01)
     >>> speed.calls >= 3, speed.new_tokens == 8 * speed.calls, speed.shape_class
-    (True, True, (1, 16))
+    (True, True, (1, 64))
     """
     check_positive_int("max_new_tokens", max_new_tokens)
     check_positive_number("min_seconds", min_seconds)
