@@ -61,7 +61,8 @@ def _final(chunks):
     return [ids.tolist() for ids in last]
 
 
-@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+# The LSTM's full re-computation re-reads the whole text at every token: slow to compile.
+@pytest.mark.parametrize("kind", ["transformer", pytest.param("lstm", marks=pytest.mark.slow)])
 def test_cached_greedy_matches_full_recomputation_for_batched_prompts(kind, models, tokenizer):
     # Up to 16 + 24 positions: the Transformer's window slides three times along the way.
     model, max_new_tokens = models[kind], 24
@@ -214,7 +215,11 @@ def test_sampling_many_models_does_not_warn_of_retracing(tokenizer):
             size = tokenizer.vocabulary_size
             for model in (
                 TransformerLanguageModel(
-                    size, sequence_length=CONTEXT, num_layers=1, num_heads=2, hidden_dim=8,
+                    size,
+                    sequence_length=CONTEXT,
+                    num_layers=1,
+                    num_heads=2,
+                    hidden_dim=8,
                     intermediate_dim=16,
                 ),
                 LSTMLanguageModel(size, embedding_dim=8, hidden_dim=8, num_layers=1),

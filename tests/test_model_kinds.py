@@ -183,6 +183,7 @@ def test_compare_baselines_compares_a_registered_kind(gru_kind, corpus_file, tmp
     assert isinstance(load_run(result.runs[1].run_dir).model, GRULanguageModel)
 
 
+@pytest.mark.slow
 def test_tlm_compare_models_takes_a_kind_registered_in_the_process(
     gru_kind, corpus_file, tmp_path, capsys
 ):

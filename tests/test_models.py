@@ -127,7 +127,7 @@ def test_untrained_loss_is_about_log_vocabulary_size(kind):
     assert abs(float(loss) - math.log(vocabulary)) < 0.1
 
 
-@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+@pytest.mark.parametrize("kind", [pytest.param("transformer", marks=pytest.mark.slow), "lstm"])
 def test_mixed_bfloat16_trains_with_float32_logits(token_ids, kind):
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:

@@ -391,7 +391,7 @@ class FlopsBudget(BudgetCallback):
 
 def _format_amount(value, unit):
     if unit == "s":
-        return f"{value:,.0f}"
+        return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
     return f"{value:.3g}"
 
 
