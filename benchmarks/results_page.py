@@ -128,10 +128,11 @@ def compare_section(record):
     result = ComparisonResult.from_dict(record)
     parts = [
         provenance_line(record),
-        "Settings: " + describe_settings(result.settings),
+        "Settings:",
+        describe_settings(result.settings),
         result.table(),
-        f"The whole run took {_minutes(result.wall_time)}, compiling, evaluation and sampling "
-        "included.",
+        f"The comparison took {_minutes(result.wall_time)}, from preparing the data to writing "
+        "the report (compiling, evaluation and sampling included).",
         "\n".join(f"- {line}" if not line.startswith("-") else line for line in reading(result)),
     ]
     return parts
@@ -212,7 +213,8 @@ def render_readme_block(results):
         body = "\n\n".join(
             [
                 f"Measured with `{source['command']}` on a {machine_name(source['machine'])} "
-                f"({source['date'][:10]}): the whole run took {_minutes(result.wall_time)}.",
+                f"({source['date'][:10]}), the comparison took {_minutes(result.wall_time)} from "
+                "preparing the data to writing the report:",
                 result.table(),
                 " ".join(line for line in lines if line),
                 "Speeds depend on the CPU: [the results page](docs/results.md) lists every "

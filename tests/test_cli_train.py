@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -52,6 +53,8 @@ def test_train_then_evaluate_from_the_command_line(corpus_file, tmp_path, capsys
     )
     printed = capsys.readouterr().out
     assert f"run directory: {out}" in printed and "best validation: epoch" in printed
+    assert f"Preparing {corpus_file!r} with the char tokenizer" in printed
+    assert re.search(r"Prepared in [\d.]+ s: [\d,]+ training tokens, vocabulary \d+", printed)
     assert os.path.isfile(os.path.join(out, "model.keras"))
     config = json.load(open(os.path.join(out, "config.json")))
     assert config["model"]["kind"] == "lstm" and config["data"]["corpus"] == corpus_file

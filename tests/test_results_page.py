@@ -85,7 +85,7 @@ def test_the_comparison_section_and_readme_block_come_from_results_json():
     )
     record = json.loads(json.dumps(result.to_dict()))
     page = results_page.render_page({"compare": record})
-    assert result.table() in page and "took 7 min 1 s" in page
+    assert result.table() in page and "took 7 min 1 s, from preparing the data" in page
     block = results_page.render_readme_block({"compare": record})
     assert result.table() in block and "`tlm compare`" in block
     assert "Test perplexity: the Transformer won, 5.00 against 6.00" in block

@@ -9,6 +9,7 @@ imported when this command's parser is built, so `tlm --help` stays instant.
 import argparse
 import dataclasses
 import os
+import time
 
 from tlm.checks import check_optional_positive_int, check_positive_int, check_rate
 from tlm.commands.options import add_options, given
@@ -130,6 +131,9 @@ def run(args):
     sequence_length = job.sequence_length or default_sequence_length(job.model, job.preset)
 
     keras.utils.set_random_seed(config.seed or 0)
+    # Loading a corpus and training a subword tokenizer can take a while: say what is going on.
+    print(f"Preparing {job.corpus!r} with the {job.tokenizer} tokenizer ...", flush=True)
+    started = time.monotonic()
     data = prepare(
         job.corpus,
         job.tokenizer,
@@ -139,6 +143,11 @@ def run(args):
         stride=config.stride,
         seed=config.seed or 0,
         cache_dir=job.cache_dir,
+    )
+    print(
+        f"Prepared in {time.monotonic() - started:.1f} s: {len(data.train_ids):,} training "
+        f"tokens, vocabulary {data.tokenizer.vocabulary_size:,}",
+        flush=True,
     )
     overrides = {} if job.dropout is None else {"dropout": job.dropout}
     model = build_model(
