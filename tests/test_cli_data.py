@@ -154,3 +154,15 @@ def _failing_import(name, replacement):
         return real_import(module, *args, **kwargs)
 
     return patched
+
+
+def test_ctrl_c_ends_a_command_with_status_130_and_no_traceback(monkeypatch, capsys):
+    from tlm.commands import data as data_command
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_command, "run", interrupted)
+    assert main(["data", "describe"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "tlm data: interrupted\n"

@@ -2,6 +2,7 @@ import dataclasses
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -172,3 +173,15 @@ def test_help_documents_every_option():
         timeout=120,
     )
     assert "RUN_DIR" in evaluate.stdout and "--split" in evaluate.stdout
+
+
+def test_a_run_directory_in_use_is_refused_in_one_line(corpus_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": "2026-01-01T00:00:00"}
+    (out / ".lock").write_text(json.dumps(holder))
+    assert main(_train_arguments(corpus_file, str(out))) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tlm train: error: The run directory is in use: `out` is being written")
+    assert f"process {os.getpid()}" in err and "Traceback" not in err
+    assert [path.name for path in out.iterdir()] == [".lock"]

@@ -304,6 +304,31 @@ def test_non_utf8_file_names_the_file_and_byte_offset(tmp_path):
         load_corpus(path)
 
 
+def test_an_unreadable_file_in_a_folder_is_named(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from tlm.cli import main
+
+    folder = tmp_path / "books"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text("To be, or not to be, that is the question.\n" * 50)
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "b.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    # Tests may run as root, who reads every file: refuse the read here instead.
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(ValueError, match=r"b\.txt cannot be read: Permission denied"):
+        load_corpus(folder)
+    assert main(["data", "describe", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "b.txt cannot be read: Permission denied" in err and "Traceback" not in err
+
+
 def test_empty_file_and_empty_folder_and_empty_split(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("  \n")

@@ -1,6 +1,8 @@
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 
@@ -12,6 +14,7 @@ from tlm.data.corpora import Corpus
 from tlm.data.pipeline import prepare
 from tlm.models import build_model
 from tlm.training import TrainConfig, load_run, train
+from tlm.training.lock import LOCK_FILE, RunInUseError, run_lock
 
 # Small enough to train in a second, varied enough that the loss moves.
 TEXT = "".join(f"{word} {i % 7}\n" for i, word in enumerate(["ab", "bca", "cab", "ba"] * 60))
@@ -275,7 +278,7 @@ def run(out, callbacks=()):
                    jit_compile=False, verbose=0)
     return result
 
-if mode == "kill":
+if mode in ("kill", "interrupt"):
     run(out, [Pause()])
 else:
     resumed = run(out)
@@ -324,6 +327,44 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
     assert not os.path.exists(os.path.join(out, "backup"))
 
 
+@pytest.mark.slow
+def test_ctrl_c_saves_the_backup_and_the_run_resumes_to_the_same_weights(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD.format(tests=os.path.dirname(__file__)))
+    out = str(tmp_path / "run")
+    child = subprocess.Popen(
+        [sys.executable, str(script), "interrupt", out],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_child_env(),
+    )
+    try:
+        for line in child.stdout:
+            if line.startswith("PAUSED"):
+                break
+        child.send_signal(signal.SIGINT)  # Ctrl-C, during step 7 (the last backup: step 6)
+        _, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    assert "Interrupted at step 7: the training state is saved in" in err
+    # The interrupt saved step 7, where the periodic backup had only step 6.
+    assert json.load(open(os.path.join(out, "backup", "training_metadata.json")))["step"] == 7
+    assert not os.path.exists(os.path.join(out, LOCK_FILE))  # the lock went with the process
+    finished = subprocess.run(
+        [sys.executable, str(script), "resume", out],
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in finished.stdout.splitlines() if " " in line)
+    assert lines["EPOCHS"] == "[1, 2, 3] [5, 10, 15]"
+    assert float(lines["MAXDIFF"]) == 0.0
+
+
 _TWO_DEVICES = """
 import sys
 import tensorflow as tf
@@ -359,3 +400,77 @@ def test_two_logical_cpu_devices_give_the_same_loss_as_one(tmp_path):
     one = [float(v) for v in lines["ONE"].split()]
     two = [float(v) for v in lines["TWO"].split()]
     np.testing.assert_allclose(two, one, rtol=1e-4)
+
+
+# One writer per run directory
+
+_TEXT = dict(capture_output=True, text=True, check=True, timeout=60)
+
+
+def _write_lock(out, pid, host=None):
+    out.mkdir(exist_ok=True)
+    holder = {"pid": pid, "host": host or socket.gethostname(), "started": "2026-01-01T00:00:00"}
+    (out / LOCK_FILE).write_text(json.dumps(holder))
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_run(tmp_path):
+    out = tmp_path / "run"
+    _write_lock(out, os.getpid())  # a live process: this one
+    data = _data()
+    with pytest.raises(
+        RunInUseError,
+        match=rf"`out` is being written by process {os.getpid()} on host '.+', started "
+        r"2026-01-01T00:00:00\. Wait for it to end or choose another folder\. Received: out=",
+    ):
+        train(_model(data), data, out=str(out), epochs=1, steps_per_epoch=1, verbose=0)
+    assert [path.name for path in out.iterdir()] == [LOCK_FILE]  # nothing written, lock kept
+
+
+def test_a_lock_from_another_host_is_refused_with_the_file_to_delete(tmp_path):
+    out = tmp_path / "run"
+    _write_lock(out, 1, host="another-host")
+    with pytest.raises(RunInUseError, match=r"If that host no longer uses it, delete '.+\.lock'"):
+        with run_lock(str(out)):
+            pass
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, capsys):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **_TEXT)
+    dead = int(finished.stdout)
+    out = tmp_path / "run"
+    _write_lock(out, dead)
+    with run_lock(str(out)) as path:
+        assert json.loads(open(path).read())["pid"] == os.getpid()  # this process holds it
+    err = capsys.readouterr().err
+    assert f"taking over the lock of {str(out)!r} left by process {dead} " in err
+    assert not (out / LOCK_FILE).exists() and out.is_dir()  # released; the folder was there
+
+
+def test_the_lock_holds_across_processes_and_is_released(tmp_path):
+    out = str(tmp_path / "run")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from tlm.training.lock import run_lock\n"
+            "with run_lock(sys.argv[1]):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.readline()\n",
+            out,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunInUseError, match=f"process {holder.pid} "):
+            with run_lock(out):
+                pass
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0
+    with run_lock(out):  # released: free to take
+        pass
+    assert not os.path.exists(out)  # created empty by the holder's lock, removed again

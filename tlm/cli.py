@@ -121,6 +121,10 @@ def main(argv=None):
         # Bad input: one clear line, no traceback.
         print(f"tlm {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: what was worth keeping is kept (`train` saves its backup); no traceback.
+        print(f"tlm {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -252,7 +252,13 @@ def _load_tiny_shakespeare():
 
 
 def _read_text(path):
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ValueError(
+            f"File {path} cannot be read: {error.strerror or error}. Check that it exists and "
+            "that you may read it."
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -162,12 +162,24 @@ def generate(  # noqa: PLR0913
 
 def _check_prompt(prompt):
     if isinstance(prompt, str):
-        return [prompt]
-    if isinstance(prompt, (list, tuple)) and prompt and all(isinstance(p, str) for p in prompt):
-        return list(prompt)
-    raise ValueError(
-        f"`prompt` must be a string or a non-empty list of strings. Received: prompt={prompt!r}"
-    )
+        prompts = [prompt]
+    elif isinstance(prompt, (list, tuple)) and prompt and all(isinstance(p, str) for p in prompt):
+        prompts = list(prompt)
+    else:
+        raise ValueError(
+            "`prompt` must be a string or a non-empty list of strings. "
+            f"Received: prompt={prompt!r}"
+        )
+    for text in prompts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                "`prompt` must be valid Unicode text: it holds a lone surrogate "
+                f"({text[error.start:error.end]!r} at index {error.start}), which no text "
+                f"encoding can represent. Received: prompt={text!r}"
+            ) from None
+    return prompts
 
 
 def _check_stop(stop):

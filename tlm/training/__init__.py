@@ -19,6 +19,7 @@ from tlm.training.callbacks import (
     TimeBudget,
 )
 from tlm.training.config import TrainConfig
+from tlm.training.lock import RunInUseError, run_lock
 from tlm.training.metrics import Perplexity
 from tlm.training.optimizers import OPTIMIZERS, make_optimizer
 from tlm.training.placement import (
@@ -40,6 +41,7 @@ __all__ = [
     "STRATEGIES",
     "ResumableBackup",
     "Run",
+    "RunInUseError",
     "TerminateOnNaN",
     "TextGenerationCallback",
     "ThroughputCallback",
@@ -56,5 +58,6 @@ __all__ = [
     "make_optimizer",
     "make_strategy",
     "place_model",
+    "run_lock",
     "train",
 ]

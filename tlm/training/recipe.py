@@ -32,6 +32,7 @@ import dataclasses
 import os
 import random
 import shutil
+import sys
 import time
 
 import keras
@@ -53,6 +54,7 @@ from tlm.training.callbacks import (
     weights_are_finite,
 )
 from tlm.training.config import TrainConfig
+from tlm.training.lock import run_lock
 from tlm.training.metrics import Perplexity
 from tlm.training.optimizers import make_optimizer
 from tlm.training.placement import make_strategy, place_model, resolve_jit_compile
@@ -99,6 +101,14 @@ def train(model, data, config=None, out=None, **overrides):
     >>> result.history["val_perplexity"]  # doctest: +SKIP
     """
     config = TrainConfig.from_overrides(config, **overrides)
+    if not out:
+        return _train(model, data, config, None)
+    # One writer per run directory: a second `train` into `out` is refused while this one runs.
+    with run_lock(out):
+        return _train(model, data, config, out)
+
+
+def _train(model, data, config, out):
     plan = _plan(model, data, config, out)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -123,27 +133,31 @@ def train(model, data, config=None, out=None, **overrides):
 
     started = time.monotonic()
     step = start_step
-    for first_epoch, last_epoch, steps in _phases(start_step, plan.steps_per_epoch, config):
-        stream = lm_batches(
-            data.train_ids,
-            plan.sequence_length,
-            plan.batch_size,
-            stride=plan.stride,
-            seed=plan.data_seed,
-            start_step=step,
-        )
-        model.fit(
-            stream,
-            epochs=last_epoch,
-            initial_epoch=first_epoch,
-            steps_per_epoch=steps,
-            callbacks=watch.all,
-            verbose=0 if watch.shows_budget else config.verbose,
-            shuffle=False,  # the stream is already shuffled, resumably
-        )
-        step = int(model.optimizer.iterations.numpy())
-        if watch.stopped:
-            break
+    try:
+        for first_epoch, last_epoch, steps in _phases(start_step, plan.steps_per_epoch, config):
+            stream = lm_batches(
+                data.train_ids,
+                plan.sequence_length,
+                plan.batch_size,
+                stride=plan.stride,
+                seed=plan.data_seed,
+                start_step=step,
+            )
+            model.fit(
+                stream,
+                epochs=last_epoch,
+                initial_epoch=first_epoch,
+                steps_per_epoch=steps,
+                callbacks=watch.all,
+                verbose=0 if watch.shows_budget else config.verbose,
+                shuffle=False,  # the stream is already shuffled, resumably
+            )
+            step = int(model.optimizer.iterations.numpy())
+            if watch.stopped:
+                break
+    except KeyboardInterrupt:
+        _save_on_interrupt(model, out, backup, start_step)
+        raise
     wall_time = time.monotonic() - started
 
     history = watch.history_writer.history
@@ -321,6 +335,25 @@ class _Callbacks:
         if self.nan_guard.terminated:
             return "nan"
         return "time_budget" if self.budget and self.budget.stopped else None
+
+
+def _save_on_interrupt(model, out, backup, start_step):
+    """Ctrl-C: keep the steps done so far in the backup, and say how to go on.
+
+    Python raises `KeyboardInterrupt` between two compiled steps, so the weights, the optimizer
+    and its step counter agree: resuming from them gives the weights of an uninterrupted run.
+    """
+    step = int(model.optimizer.iterations.numpy())
+    if backup is None or step <= start_step:
+        return
+    backup.save()
+    print(
+        f"\nInterrupted at step {step:,}: the training state is saved in "
+        f"{os.path.join(out, runs.BACKUP_DIR)}. Run the same command (or `train` with the same "
+        "out) again to resume from it.",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _phases(start_step, steps_per_epoch, config):

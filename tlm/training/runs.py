@@ -11,6 +11,7 @@ A run directory holds everything needed to evaluate, sample from or resume a tra
     logs/                 TensorBoard event files
     training_curves.png   loss and perplexity, train vs validation
     backup/               the latest training state while a run is unfinished (deleted at the end)
+    .lock                 while `train` writes the run: who writes it (`tlm.training.lock`)
 
 config.json is written before training starts, so an unfinished run is recognisable and a
 resumed run can be checked against the model and the training settings it started with. The
@@ -22,6 +23,7 @@ import dataclasses
 import json
 import math
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -30,6 +32,7 @@ from tlm.data.tokenizers import load_tokenizer
 from tlm.files import write_text_atomically
 from tlm.models import kind_of
 from tlm.training.callbacks import weights_are_finite
+from tlm.training.lock import LOCK_FILE
 
 # 2: "training" is the TrainConfig as given, "plan" what train derived (1 mixed the two).
 RUN_FORMAT = 2
@@ -81,7 +84,9 @@ def check_run_directory(out, model):
     (same kind and config, instance names aside) is resumed. Anything else is an error.
     `model=None` checks only that an existing folder is a tlm run.
     """
-    if not os.path.exists(out) or (os.path.isdir(out) and not os.listdir(out)):
+    if not os.path.exists(out) or (
+        os.path.isdir(out) and not [name for name in os.listdir(out) if name != LOCK_FILE]
+    ):
         return None
     config = read_config(out) if os.path.isdir(out) else None
     if config is None:
@@ -183,18 +188,41 @@ def load_run(path, compile=False):
         raise FileNotFoundError(
             f"The run has no `{TOKENIZER_DIR}/` folder beside its model. Received: path={path!r}"
         )
+    kind = (config or {}).get("model", {}).get("kind")
     try:
         model = keras.saving.load_model(model_path, safe_mode=True, compile=compile)
     except TypeError as error:
         if "Could not locate class" not in str(error):
             raise
-        kind = (config or {}).get("model", {}).get("kind")
         raise ValueError(
             f"The run's model class is not registered in this process (kind {kind!r}): import "
             "the module that defines it (with `keras.saving.register_keras_serializable` and "
             f"`tlm.models.register_model_kind`) before loading. Received: path={path!r}"
         ) from error
-    return Run(model, load_tokenizer(tokenizer_path), config or {}, directory)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"The run's model file {model_path!r} cannot be loaded: it is damaged or not a "
+            f"Keras model file ({type(error).__name__}: {error}). Received: path={path!r}"
+        ) from error
+    tokenizer = load_tokenizer(tokenizer_path)
+    _check_agreement(model, tokenizer, kind, path)
+    return Run(model, tokenizer, config or {}, directory)
+
+
+def _check_agreement(model, tokenizer, kind, path):
+    """The model, its tokenizer and the recorded kind must belong together."""
+    vocabulary_size = getattr(model, "vocabulary_size", None)
+    if vocabulary_size is not None and vocabulary_size != tokenizer.vocabulary_size:
+        raise ValueError(
+            "The run's model and tokenizer disagree on the vocabulary size: the model has "
+            f"{vocabulary_size} outputs, the tokenizer {tokenizer.vocabulary_size} tokens. "
+            f"Received: path={path!r}"
+        )
+    if kind is not None and kind != kind_of(model):
+        raise ValueError(
+            f"The run's config.json records a {kind!r} model but model.keras holds a "
+            f"{kind_of(model)!r} one. Received: path={path!r}"
+        )
 
 
 class HistoryWriter(keras.callbacks.Callback):
@@ -311,6 +339,10 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         model.load_weights(self._weights_path)
         return int(model.optimizer.iterations.numpy())
 
+    def save(self):
+        """Save the training state now (as at a `save_freq` step); `train` does on Ctrl-C."""
+        self._save_model()
+
     def on_train_begin(self, logs=None):
         # Nothing to load: `train` restored the state before `fit`, and knows where to resume.
         self._last_step = int(self.model.optimizer.iterations.numpy())
@@ -337,8 +369,14 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         temporary = os.path.join(self.backup_dir, "saving.weights.h5")
-        self.model.save_weights(temporary, overwrite=True)
-        os.replace(temporary, self._weights_path)
+        try:
+            self.model.save_weights(temporary, overwrite=True)
+            os.replace(temporary, self._weights_path)
+        except BaseException:
+            # No space, an interrupt: the previous backup stays whole, and no temporary stays.
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
         step = int(self.model.optimizer.iterations.numpy())
         write_json(self._training_metadata_path, {"epoch": self._current_epoch, "step": step})
 

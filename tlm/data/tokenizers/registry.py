@@ -105,5 +105,13 @@ def load_tokenizer(directory):
         raise ValueError(
             f"`kind` in {CONFIG_FILE} must be one of {TOKENIZER_KINDS}. Received: kind={kind!r}"
         )
-    cleaner = TextCleaner.from_config(config["cleaner"])
-    return _CLASSES[kind].from_files(directory, config, cleaner)
+    try:
+        cleaner = TextCleaner.from_config(config["cleaner"])
+        return _CLASSES[kind].from_files(directory, config, cleaner)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        # A missing, unreadable or damaged file: say which folder and what is wrong.
+        reason = f"{error.strerror}: {error.filename}" if isinstance(error, OSError) else error
+        raise ValueError(
+            f"`directory` holds a {kind!r} tokenizer that cannot be loaded ({reason}). "
+            f"Received: directory={directory!r}"
+        ) from error
