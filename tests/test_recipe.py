@@ -294,11 +294,30 @@ def _child_env():
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 
-@pytest.mark.slow
-def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
+def _child_script(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(_CHILD.format(tests=os.path.dirname(__file__)))
-    out = str(tmp_path / "run")
+    return script
+
+
+def _assert_resumes_to_the_same_weights(script, out):
+    """Resume the stopped run in `out`; it must end as a run never stopped would."""
+    finished = subprocess.run(
+        [sys.executable, str(script), "resume", out],
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in finished.stdout.splitlines() if " " in line)
+    assert lines["EPOCHS"] == "[1, 2, 3] [5, 10, 15]"
+    assert float(lines["MAXDIFF"]) == 0.0
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
+    script, out = _child_script(tmp_path), str(tmp_path / "run")
     child = subprocess.Popen(
         [sys.executable, str(script), "kill", out],
         stdout=subprocess.PIPE,
@@ -313,25 +332,13 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
         child.kill()  # SIGKILL: no clean-up runs in the child
         child.wait()
     assert json.load(open(os.path.join(out, "backup", "training_metadata.json")))["step"] == 6
-    finished = subprocess.run(
-        [sys.executable, str(script), "resume", out],
-        capture_output=True,
-        text=True,
-        env=_child_env(),
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    lines = dict(line.split(" ", 1) for line in finished.stdout.splitlines() if " " in line)
-    assert lines["EPOCHS"] == "[1, 2, 3] [5, 10, 15]"
-    assert float(lines["MAXDIFF"]) == 0.0
+    _assert_resumes_to_the_same_weights(script, out)
     assert not os.path.exists(os.path.join(out, "backup"))
 
 
 @pytest.mark.slow
 def test_ctrl_c_saves_the_backup_and_the_run_resumes_to_the_same_weights(tmp_path):
-    script = tmp_path / "child.py"
-    script.write_text(_CHILD.format(tests=os.path.dirname(__file__)))
-    out = str(tmp_path / "run")
+    script, out = _child_script(tmp_path), str(tmp_path / "run")
     child = subprocess.Popen(
         [sys.executable, str(script), "interrupt", out],
         stdout=subprocess.PIPE,
@@ -352,17 +359,7 @@ def test_ctrl_c_saves_the_backup_and_the_run_resumes_to_the_same_weights(tmp_pat
     # The interrupt saved step 7, where the periodic backup had only step 6.
     assert json.load(open(os.path.join(out, "backup", "training_metadata.json")))["step"] == 7
     assert not os.path.exists(os.path.join(out, LOCK_FILE))  # the lock went with the process
-    finished = subprocess.run(
-        [sys.executable, str(script), "resume", out],
-        capture_output=True,
-        text=True,
-        env=_child_env(),
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    lines = dict(line.split(" ", 1) for line in finished.stdout.splitlines() if " " in line)
-    assert lines["EPOCHS"] == "[1, 2, 3] [5, 10, 15]"
-    assert float(lines["MAXDIFF"]) == 0.0
+    _assert_resumes_to_the_same_weights(script, out)
 
 
 _TWO_DEVICES = """
