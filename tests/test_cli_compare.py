@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -48,70 +47,6 @@ def test_help_states_the_dataclass_defaults(monkeypatch, capsys):
             assert parse_stated(quick, default) == QUICK[name], (name, quick)
         else:
             assert quick is None, name
-
-
-@pytest.mark.parametrize(
-    "options, message",
-    [
-        (["--budget-value", "0"], "`budget_value` must be a finite number greater than 0"),
-        (
-            ["--budget", "time", "--budget-value", "-3"],
-            "`budget_value` must be a finite number greater",
-        ),
-        (["--budget", "days"], "`budget` must be one of 'steps', 'time', 'flops'"),
-        (["--models", "transformer", "gru"], "`models` must be one of .* Received: models='gru'"),
-        (["--preset", "huge"], "Unknown preset for the transformer model"),
-        (["--presets", "lstm=big"], "Unknown preset for the lstm model"),
-        (["--presets", "lstm"], "`presets` must hold KIND=PRESET pairs"),
-        (["--seeds", "0", "0"], "`seeds` must be a number or a list of distinct integers"),
-        (["--seeds", "-1"], "`seeds` must be a number or a list of distinct integers >= 0"),
-        (["--tokenizer", "bytes"], "`tokenizer` must be one of 'char'"),
-        # An explicit non-positive size is an error, never "not given".
-        (["--sequence-length", "0"], "`sequence_length` must be an integer of at least 1"),
-        (["--batch-size", "0"], "Received: batch_size=0"),
-        (["--max-eval-batches", "0"], "Received: max_eval_batches=0"),
-        (["--curve-batches", "0"], "Received: curve_batches=0"),
-        (["--max-new-tokens", "0"], "Received: max_new_tokens=0"),
-        (["--top-k", "0"], "Received: top_k=0"),
-        (["--vocabulary-size", "-5"], "Received: vocabulary_size=-5"),
-        (["--learning-rate", "0"], "Received: learning_rate=0.0"),
-    ],
-)
-def test_bad_input_exits_with_code_2_and_one_line(tmp_path, capsys, options, message):
-    out = tmp_path / "out"
-    assert main(["compare", "--quick", "--out", str(out), *options]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith("tlm compare: error: ")
-    assert len(error.splitlines()) == 1
-    assert re.search(message, error), error
-    assert not out.exists()
-
-
-def test_output_directory_that_is_a_file_exits_with_code_2(tmp_path, capsys):
-    out = tmp_path / "taken"
-    out.write_text("not a directory")
-    assert main(["compare", "--quick", "--out", str(out)]) == 2
-    assert "`out` must be a directory, but a file of that name exists" in capsys.readouterr().err
-
-
-def test_corpus_too_small_exits_with_code_2(tmp_path, capsys):
-    corpus = tmp_path / "small.txt"
-    corpus.write_text("\n".join(["To be, or not to be."] * 40), encoding="utf-8")
-    code = main(
-        [
-            "compare",
-            "--corpus",
-            str(corpus),
-            "--sequence-length",
-            "64",
-            "--verbose",
-            "0",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
-    assert code == 2
-    assert "fewer than sequence_length + 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow

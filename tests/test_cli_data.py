@@ -67,20 +67,6 @@ def test_describe_tiny_shakespeare_counts_test_once(capsys, monkeypatch):
     assert "test is the same text as validation" in out
 
 
-def test_unknown_corpus_is_one_error_line_and_exit_code_2(capsys):
-    assert main(["data", "describe", "hamlet"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("tlm data: error: `name_or_path` must be one of shakespeare")
-    assert len(err.strip().splitlines()) == 1
-
-
-def test_missing_path_and_bad_sample_length(tmp_path, capsys):
-    assert main(["data", "describe", str(tmp_path / "none.txt")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert main(["data", "describe", "--sample-length", "-1"]) == 2
-    assert "`--sample-length` must be 0 or more" in capsys.readouterr().err
-
-
 def test_help_explains_the_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "describe", "--help"])

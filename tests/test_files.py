@@ -1,16 +1,17 @@
 """Atomic writes: a failure mid-write leaves the previous file and no temporary behind."""
 
+import errno
 import os
 
 import pytest
 
-from tlm.files import write_text_atomically
+from tlm.files import atomic_path, write_text_atomically
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "config.json"
     write_text_atomically(path, "old\n")
-    with pytest.raises(UnicodeEncodeError):
+    with pytest.raises(UnicodeEncodeError, match="surrogates not allowed"):
         write_text_atomically(path, "new \ud800 text\n")  # a lone surrogate cannot be UTF-8
     assert path.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
@@ -45,8 +46,6 @@ def test_two_writers_of_one_path_never_share_a_temporary(tmp_path, monkeypatch):
 
 
 def test_a_failed_backup_save_keeps_the_previous_backup_and_no_temporary(tmp_path):
-    import errno
-
     import keras
     import numpy as np
 
@@ -74,3 +73,43 @@ def test_a_failed_backup_save_keeps_the_previous_backup_and_no_temporary(tmp_pat
         "latest.weights.h5",
         "training_metadata.json",
     ]
+
+
+def test_a_full_disk_keeps_the_old_file_names_the_path_and_leaves_no_temporary(
+    small_filesystem,
+):
+    path = small_filesystem.path / "config.json"
+    write_text_atomically(path, "old\n")
+    with pytest.raises(OSError, match=r"No space left on device") as error:
+        write_text_atomically(path, "x" * 400_000)  # more than the 256 KiB there is
+    assert error.value.errno == errno.ENOSPC and error.value.filename == str(path)
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in small_filesystem.path.iterdir()] == ["config.json"]
+
+
+def test_a_library_writer_that_runs_out_of_space_is_named_by_the_final_path(small_filesystem):
+    path = small_filesystem.path / "model.keras"
+    with pytest.raises(OSError, match=r"No space left on device") as error:  # noqa: PT012
+        with atomic_path(path, suffix=".keras") as temporary:
+            assert temporary.endswith(".keras") and os.path.dirname(temporary) == str(
+                small_filesystem.path
+            )
+            with open(temporary, "wb") as file:
+                file.write(os.urandom(400_000))
+    assert error.value.filename == str(path)
+    assert list(small_filesystem.path.iterdir()) == []
+
+
+def test_an_h5py_report_is_cut_to_its_errno():
+    report = (
+        "Can't synchronously write data (file write failed: time = Tue Dec  1 00:10:21 2026\n"
+        ", filename = '/r/.x.h5', file descriptor = 4, errno = 28, error message = 'No space')"
+    )
+
+    def h5py_like_writer(path):
+        raise OSError(report)
+
+    with pytest.raises(OSError, match="No space left on device") as error:  # noqa: PT012
+        with atomic_path("weights.h5") as temporary:
+            h5py_like_writer(temporary)
+    assert str(error.value) == "[Errno 28] No space left on device: 'weights.h5'"

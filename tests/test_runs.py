@@ -1,42 +1,16 @@
-"""load_run checks what it loads: damaged files and mismatched parts become clear errors."""
+"""load_run checks what it loads: damaged copies of a real run become clear errors."""
 
 import json
 import os
 import shutil
 
-import keras
+import numpy as np
 import pytest
 
 from tlm.cli import main
 from tlm.data.tokenizers import build_tokenizer
 from tlm.generation import generate
-from tlm.models import LSTMLanguageModel
 from tlm.training import load_run
-from tlm.training.runs import model_description, write_json
-
-TEXT = "to be, or not to be, that is the question"
-
-
-@pytest.fixture(scope="module")
-def saved_run(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("run")
-    keras.utils.set_random_seed(0)
-    tokenizer = build_tokenizer("char", TEXT)
-    model = LSTMLanguageModel(
-        tokenizer.vocabulary_size, embedding_dim=8, hidden_dim=8, num_layers=1
-    )
-    model(keras.ops.zeros((1, 4), "int32"))
-    model.save(directory / "model.keras")
-    tokenizer.save(str(directory / "tokenizer"))
-    write_json(directory / "config.json", {"tlm_run": 2, "model": model_description(model)})
-    return directory
-
-
-@pytest.fixture
-def run_copy(saved_run, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(saved_run, copy)
-    return copy
 
 
 def test_a_sound_run_loads(run_copy):
@@ -61,9 +35,10 @@ def test_a_tokenizer_without_its_vocabulary_names_the_missing_file(run_copy):
         load_run(str(run_copy))
 
 
-def test_a_tokenizer_of_another_size_is_refused(run_copy):
+def test_a_tokenizer_of_another_size_is_refused(run_copy, trained_run):
+    corpus = (trained_run.parent / "toy.txt").read_text(encoding="utf-8")
     shutil.rmtree(run_copy / "tokenizer")
-    build_tokenizer("char", TEXT + "XYZ").save(str(run_copy / "tokenizer"))
+    build_tokenizer("char", corpus + "XYZ").save(str(run_copy / "tokenizer"))
     with pytest.raises(ValueError, match=r"disagree on the vocabulary size: the model has \d+ "):
         load_run(str(run_copy))
 
@@ -84,7 +59,31 @@ def test_the_cli_says_what_is_damaged_in_one_line(run_copy, capsys):
     assert err.startswith("tlm generate: error: The run's model file") and "Traceback" not in err
 
 
-def test_a_prompt_with_a_lone_surrogate_is_refused_by_name(saved_run):
-    run = load_run(str(saved_run))
+def test_a_prompt_with_a_lone_surrogate_is_refused_by_name(trained_run):
+    run = load_run(str(trained_run))
     with pytest.raises(ValueError, match=r"`prompt` must be valid Unicode text: .* index 3"):
         generate(run.model, run.tokenizer, "to \ud800 be", 5)
+
+
+def test_a_model_with_a_shorter_context_than_its_run_is_refused(run_copy):
+    from tlm.models import TransformerLanguageModel
+
+    config = json.loads((run_copy / "config.json").read_text())
+    config["model"]["kind"] = "transformer"
+    (run_copy / "config.json").write_text(json.dumps(config))
+    vocabulary_size = config["data"]["vocabulary_size"]
+    model = TransformerLanguageModel(
+        vocabulary_size,
+        sequence_length=8,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=8,
+    )
+    model(np.zeros((1, 4), "int32"))
+    model.save(run_copy / "model.keras")
+    with pytest.raises(
+        ValueError,
+        match=r"records training windows of 16 tokens but model.keras has a context of 8 tokens",
+    ):
+        load_run(str(run_copy))

@@ -148,7 +148,7 @@ def test_empty_texts(texts):
 
 
 def test_bad_cleaning_argument():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="lowercas"):
         build_tokenizer("char", "abc", lowercas=True)
 
 

@@ -148,6 +148,31 @@ def check_known_names(what, given, valid):
         )
 
 
+def check_unicode_text(name, value):
+    r"""Raise a `ValueError` unless the string `value` can be written as UTF-8.
+
+    Python strings may hold lone surrogates (what undecodable bytes in a command line become);
+    no encoding can write them, and TensorFlow refuses them deep inside a call. Checked first,
+    the error names the argument and where the bad character is.
+
+    Example:
+
+    >>> check_unicode_text("prompt", "ROMEO: \u2764")
+    >>> check_unicode_text("prompt", "ROMEO\udcff")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: `prompt` must be valid Unicode text: it holds a lone surrogate ('\udcff' at ...
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"`{name}` must be valid Unicode text: it holds a lone surrogate "
+            f"({value[error.start : error.end]!r} at index {error.start}), which no text "
+            f"encoding can represent. Received: {name}={value!r}"
+        ) from None
+
+
 def check_fits_one_batch(split, num_tokens, num_windows, sequence_length, batch_size, stride=None):
     """Raise a `ValueError` unless a split of `num_windows` windows fills one training batch.
 

@@ -67,6 +67,25 @@ def start_tensorflow(quiet=True):
     tf.get_logger().setLevel("ERROR")
 
 
+# What to do after a command failed for want of space or permission, by command.
+_RESUMES = {
+    "train": "once the cause is fixed, run the same command again: it resumes from the last "
+    "backup (if one was written).",
+}
+
+
+def describe_os_error(error):
+    """One line for an `OSError`: what failed, on which file, without the `[Errno N]` prefix.
+
+    >>> describe_os_error(OSError(28, "No space left on device", "runs/x/model.keras"))
+    "No space left on device: 'runs/x/model.keras'"
+    """
+    text = error.strerror or str(error)
+    if error.filename:
+        text += f": {os.fspath(error.filename)!r}"
+    return text
+
+
 def build_parser(command=None):
     """The `tlm` parser; the full parser of `command` only (all of them when it is "all")."""
     parser = argparse.ArgumentParser(
@@ -121,6 +140,12 @@ def main(argv=None):
         # Bad input: one clear line, no traceback.
         print(f"tlm {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # The machine refused (no space left, no permission): one line, and what to do next.
+        print(f"tlm {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        if args.command in _RESUMES:
+            print(f"tlm {args.command}: {_RESUMES[args.command]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         # Ctrl-C: what was worth keeping is kept (`train` saves its backup); no traceback.
         print(f"tlm {args.command}: interrupted", file=sys.stderr)

@@ -2,12 +2,67 @@
 
 import contextlib
 import os
+import re
 import tempfile
 
 # The permissions a plain `open(path, "w")` gives a new file (mkstemp's are owner-only).
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _MODE = 0o666 & ~_UMASK
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=".tmp"):
+    """Yield a new temporary path beside `path` to write; renamed to `path` if all goes well.
+
+    For files another library writes (`model.save`, `figure.savefig`): write to the yielded
+    path, and when the block ends without error the file is flushed to disk and renamed into
+    place in one step. On any error (no space left, an interrupt) the temporary file is removed
+    and `path` keeps its previous content. `suffix` ends the temporary name, for writers that
+    check the extension (".keras", ".weights.h5", ".png"). Each call has its own name.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
+    >>> with atomic_path(path, suffix=".keras") as temporary:
+    ...     _ = pathlib.Path(temporary).write_bytes(b"weights")
+    >>> path.read_bytes(), sorted(p.name for p in path.parent.iterdir())
+    (b'weights', ['model.keras'])
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder or ".")
+    os.close(descriptor)
+    try:
+        os.chmod(temporary, _MODE)
+        yield temporary
+        with open(temporary, "rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        if isinstance(error, OSError) and getattr(error, "filename", None) in (None, temporary):
+            # Writers such as h5py and zipfile do not say which file failed: name it.
+            raise _named_error(error, path) from error
+        raise
+
+
+def _named_error(error, path):
+    """`error` as an `OSError` naming `path`, with h5py's long report cut to its errno."""
+    number = error.errno
+    found = re.search(r"errno = (\d+)", str(error))
+    if number is None and found:
+        number = int(found.group(1))
+    reason = os.strerror(number) if number is not None else (error.strerror or str(error))
+    return OSError(number, reason, path)
+
+
+def write_bytes_atomically(path, data):
+    """Write `data` (bytes) to `path` through `atomic_path`: all of it, or nothing."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
+        file.write(data)
 
 
 def write_text_atomically(path, text):
@@ -26,17 +81,4 @@ def write_text_atomically(path, text):
     >>> path.read_text(encoding="utf-8")
     'hello\\n'
     """
-    path = os.fspath(path)
-    folder, name = os.path.split(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
-    try:
-        os.chmod(temporary, _MODE)
-        with open(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
+    write_bytes_atomically(path, text.encode("utf-8"))

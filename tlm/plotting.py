@@ -6,8 +6,11 @@ window or global state is involved and they render the same in scripts, tests an
 """
 
 import math
+import os
 
 from matplotlib.figure import Figure
+
+from tlm.files import atomic_path
 
 
 def plot_training_curves(history, path=None, title=None):
@@ -62,5 +65,6 @@ def plot_training_curves(history, path=None, title=None):
     if title:
         figure.suptitle(title)
     if path:
-        figure.savefig(path, dpi=100)
+        with atomic_path(path, suffix=os.path.splitext(path)[1]) as temporary:
+            figure.savefig(temporary, dpi=100)
     return figure

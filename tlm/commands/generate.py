@@ -110,16 +110,12 @@ def run(args):
         repetition_penalty=args.repetition_penalty,
         use_cache=not args.no_cache,
     )
-    from tlm.checks import check_non_negative_int
-    from tlm.generation import generate
-    from tlm.generation.samplers import check_sampling_arguments
-
-    # Bad options fail at once, before the model loads.
-    check_sampling_arguments(
-        args.strategy, args.top_k, args.top_p, args.temperature, args.repetition_penalty
-    )
-    check_non_negative_int("max_new_tokens", args.max_new_tokens)
+    from tlm.generation import check_generation_arguments, generate
     from tlm.training import load_run
+
+    # Bad options fail at once, before the model loads and before anything is printed.
+    settings_without_cache = {k: v for k, v in settings.items() if k != "use_cache"}
+    check_generation_arguments(prompts, **settings_without_cache)
 
     loaded = load_run(args.run)
     model, tokenizer = loaded.model, loaded.tokenizer

@@ -11,7 +11,12 @@ import dataclasses
 import os
 import time
 
-from tlm.checks import check_optional_positive_int, check_positive_int, check_rate
+from tlm.checks import (
+    check_choice,
+    check_optional_positive_int,
+    check_positive_int,
+    check_rate,
+)
 from tlm.commands.options import add_options, given
 
 DESCRIPTION = """\
@@ -68,6 +73,9 @@ class TrainJob:
         check_optional_positive_int("vocabulary_size", self.vocabulary_size)
         if self.dropout is not None:
             check_rate("dropout", self.dropout)
+        from tlm.data.tokenizers import TOKENIZER_KINDS  # imports TensorFlow: not at `--help`
+
+        check_choice("tokenizer", self.tokenizer, TOKENIZER_KINDS)
 
     @property
     def run_dir(self):

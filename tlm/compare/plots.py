@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from tlm.compare.results import FIGURE_BY_KEY
+from tlm.files import atomic_path
 from tlm.models import label_of
 
 # The final figures the bar chart shows, one panel each.
@@ -180,5 +181,6 @@ def _visible(token):
 def _save(figure, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    with atomic_path(path, suffix=path.suffix) as temporary:
+        figure.savefig(temporary, dpi=110)
     return path

@@ -40,6 +40,7 @@ FIGURES = (
 )
 FIGURE_BY_KEY = {figure.key: figure for figure in FIGURES}
 
+
 @dataclass(frozen=True)
 class Stat:
     """Mean and spread of one figure over seeds (`std` is the sample standard deviation)."""

@@ -20,6 +20,7 @@ from tlm.checks import (
     check_optional_positive_int,
     check_positive_int,
     check_positive_number,
+    check_unicode_text,
 )
 from tlm.compare.budget import BUDGET_KINDS, Budget
 from tlm.data.tokenizers import TOKENIZER_KINDS
@@ -218,6 +219,8 @@ class CompareConfig:
             raise ValueError(
                 f"`prompts` must be a list of non-empty strings. Received: prompts={self.prompts!r}"
             )
+        for prompt in self.prompts:
+            check_unicode_text("prompts", prompt)
         check_choice("verbose", self.verbose, (0, 1))
 
     @property

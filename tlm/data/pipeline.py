@@ -186,21 +186,10 @@ def prepare(
     >>> x.shape, y.dtype.name
     (TensorShape([32, 64]), 'int32')
     """
-    check_positive_int("sequence_length", sequence_length)
-    check_positive_int("batch_size", batch_size)
-    check_optional_positive_int("stride", stride)
+    _check_prepare_arguments(
+        tokenizer, sequence_length, batch_size, vocabulary_size, stride, cache_dir, cleaning
+    )
     build = isinstance(tokenizer, str)
-    if build and tokenizer not in tokenizers.TOKENIZER_KINDS:
-        raise ValueError(
-            f"`tokenizer` must be one of {tokenizers.TOKENIZER_KINDS} or a Tokenizer. "
-            f"Received: tokenizer={tokenizer!r}"
-        )
-    if not build and (cleaning or vocabulary_size is not None):
-        raise ValueError(
-            "`vocabulary_size` and cleaning arguments apply only when `tokenizer` is a kind; a "
-            f"trained Tokenizer brings its own. Received: vocabulary_size={vocabulary_size!r}, "
-            f"cleaning={cleaning!r}"
-        )
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
 
@@ -267,6 +256,31 @@ def _tokenize(tokenizer, corpus):
         characters_per_token[split] = len(cleaned) / max(len(ids[split]), 1)
         done[text] = split
     return ids, characters_per_token
+
+
+def _check_prepare_arguments(  # noqa: PLR0913
+    tokenizer, sequence_length, batch_size, vocabulary_size, stride, cache_dir, cleaning
+):
+    check_positive_int("sequence_length", sequence_length)
+    check_positive_int("batch_size", batch_size)
+    check_optional_positive_int("stride", stride)
+    build = isinstance(tokenizer, str)
+    if build and tokenizer not in tokenizers.TOKENIZER_KINDS:
+        raise ValueError(
+            f"`tokenizer` must be one of {tokenizers.TOKENIZER_KINDS} or a Tokenizer. "
+            f"Received: tokenizer={tokenizer!r}"
+        )
+    if not build and (cleaning or vocabulary_size is not None):
+        raise ValueError(
+            "`vocabulary_size` and cleaning arguments apply only when `tokenizer` is a kind; a "
+            f"trained Tokenizer brings its own. Received: vocabulary_size={vocabulary_size!r}, "
+            f"cleaning={cleaning!r}"
+        )
+    if cache_dir is not None and os.path.exists(cache_dir) and not os.path.isdir(cache_dir):
+        raise ValueError(
+            "`cache_dir` must be a folder (new or existing), but a file of that name exists. "
+            f"Received: cache_dir={os.fspath(cache_dir)!r}"
+        )
 
 
 def _cache_entry(cache_dir, corpus, settings):

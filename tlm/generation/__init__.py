@@ -11,7 +11,7 @@ Taught in notebooks/05_text_generation.ipynb.
 """
 
 from tlm.generation.decoder import Decoder, get_decoder, shape_class
-from tlm.generation.generate import generate
+from tlm.generation.generate import check_generation_arguments, generate
 from tlm.generation.samplers import (
     STRATEGIES,
     apply_repetition_penalty,
@@ -29,6 +29,7 @@ __all__ = [
     "GenerationSpeed",
     "apply_repetition_penalty",
     "apply_temperature",
+    "check_generation_arguments",
     "check_sampling_arguments",
     "generate",
     "get_decoder",

@@ -126,9 +126,7 @@ class Decoder:
         # would look like one function re-tracing. A partial is its own object: each decoder's
         # loop is counted on its own, and a re-trace warning still means this loop re-traced.
         # The prefill runs once per block of prompt: XLA would only add compile time.
-        self._prefill = tf.function(
-            functools.partial(Decoder._prefill_fn, self), autograph=False
-        )
+        self._prefill = tf.function(functools.partial(Decoder._prefill_fn, self), autograph=False)
         self._steps = tf.function(
             functools.partial(Decoder._steps_fn, self), jit_compile=jit_compile, autograph=False
         )

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 
-from tlm.checks import check_non_negative_int
+from tlm.checks import check_non_negative_int, check_unicode_text
 from tlm.generation.decoder import get_decoder
 from tlm.generation.samplers import DEFAULT_TOP_K, check_sampling_arguments
 
@@ -109,15 +109,19 @@ def generate(  # noqa: PLR0913
     >>> "".join(pieces) == text
     True
     """
-    prompts = _check_prompt(prompt)
-    check_non_negative_int("max_new_tokens", max_new_tokens)
     vocabulary_size = getattr(model, "vocabulary_size", None) or tokenizer.vocabulary_size
-    check_sampling_arguments(
-        strategy, top_k, top_p, temperature, repetition_penalty, vocabulary_size=vocabulary_size
+    prompts, stops = check_generation_arguments(
+        prompt,
+        max_new_tokens,
+        strategy=strategy,
+        top_k=top_k,
+        top_p=top_p,
+        temperature=temperature,
+        seed=seed,
+        stop=stop,
+        repetition_penalty=repetition_penalty,
+        vocabulary_size=vocabulary_size,
     )
-    if seed is not None:
-        check_non_negative_int("seed", seed)
-    stops = _check_stop(stop)
     if tokenizer.vocabulary_size > vocabulary_size:
         raise ValueError(
             "The tokenizer has more tokens than the model has outputs. Received: "
@@ -160,6 +164,42 @@ def generate(  # noqa: PLR0913
     return texts[0] if single else texts
 
 
+def check_generation_arguments(  # noqa: PLR0913
+    prompt,
+    max_new_tokens=200,
+    *,
+    strategy="greedy",
+    top_k=None,
+    top_p=None,
+    temperature=1.0,
+    seed=None,
+    stop=None,
+    repetition_penalty=None,
+    vocabulary_size=None,
+):
+    """Check `generate`'s arguments without a model; return `(prompts, stop strings)` as lists.
+
+    `generate` calls this first; `tlm generate` calls it before loading the run, so a bad
+    option is refused before anything is loaded or printed. `vocabulary_size`, when known,
+    bounds `top_k`.
+
+    >>> check_generation_arguments(["ROMEO:", "JULIET:"], 20, stop=".")
+    (['ROMEO:', 'JULIET:'], ['.'])
+    >>> check_generation_arguments("ROMEO:", -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `max_new_tokens` must be an integer of at least 0. Received: max_new_tokens=-1
+    """
+    prompts = _check_prompt(prompt)
+    check_non_negative_int("max_new_tokens", max_new_tokens)
+    check_sampling_arguments(
+        strategy, top_k, top_p, temperature, repetition_penalty, vocabulary_size=vocabulary_size
+    )
+    if seed is not None:
+        check_non_negative_int("seed", seed)
+    return prompts, _check_stop(stop)
+
+
 def _check_prompt(prompt):
     if isinstance(prompt, str):
         prompts = [prompt]
@@ -167,18 +207,10 @@ def _check_prompt(prompt):
         prompts = list(prompt)
     else:
         raise ValueError(
-            "`prompt` must be a string or a non-empty list of strings. "
-            f"Received: prompt={prompt!r}"
+            f"`prompt` must be a string or a non-empty list of strings. Received: prompt={prompt!r}"
         )
     for text in prompts:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise ValueError(
-                "`prompt` must be valid Unicode text: it holds a lone surrogate "
-                f"({text[error.start:error.end]!r} at index {error.start}), which no text "
-                f"encoding can represent. Received: prompt={text!r}"
-            ) from None
+        check_unicode_text("prompt", text)
     return prompts
 
 
@@ -188,6 +220,8 @@ def _check_stop(stop):
         raise ValueError(
             f"`stop` must be a non-empty string or a list of them. Received: stop={stop!r}"
         )
+    for text in stops:
+        check_unicode_text("stop", text)
     return stops
 
 

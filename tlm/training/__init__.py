@@ -28,7 +28,7 @@ from tlm.training.placement import (
     make_strategy,
     place_model,
 )
-from tlm.training.recipe import TrainResult, train
+from tlm.training.recipe import TrainResult, compile_for_training, train
 from tlm.training.runs import BestModelCheckpoint, ResumableBackup, Run, load_run
 from tlm.training.schedules import WarmupCosineDecay
 
@@ -52,6 +52,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "WarmupCosineDecay",
+    "compile_for_training",
     "count_windows",
     "lm_batches",
     "load_run",

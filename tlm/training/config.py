@@ -24,6 +24,7 @@ from tlm.checks import (
     check_positive_int,
     check_positive_number,
     check_rate,
+    check_unicode_text,
 )
 from tlm.training.optimizers import OPTIMIZERS
 from tlm.training.placement import MIXED_PRECISION_POLICIES, STRATEGIES
@@ -218,6 +219,8 @@ class TrainConfig:
                 "`sample_prompts` must be None or non-empty strings. Received: "
                 f"sample_prompts={self.sample_prompts!r}"
             )
+        for prompt in self.sample_prompts or ():
+            check_unicode_text("sample_prompts", prompt)
 
     @classmethod
     def from_overrides(cls, config=None, **overrides):

@@ -39,6 +39,7 @@ import keras
 import tensorflow as tf
 
 from tlm.checks import check_fits_one_batch
+from tlm.files import atomic_path
 from tlm.plotting import plot_training_curves
 from tlm.training import runs
 from tlm.training.batches import count_windows, lm_batches
@@ -116,7 +117,9 @@ def _train(model, data, config, out):
         keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
     model = place_model(model, config.mixed_precision, strategy, plan.sequence_length)
-    _compile(model, data, config, plan, strategy)
+    compile_for_training(
+        model, config, plan.total_steps, getattr(data.tokenizer, "pad_id", None), strategy
+    )
 
     backup = None
     if out:
@@ -234,13 +237,43 @@ def _check_same_training(existing, config, out):
         )
 
 
-def _compile(model, data, config, plan, strategy):
-    pad_id = getattr(data.tokenizer, "pad_id", None)
+def compile_for_training(model, config=None, total_steps=None, pad_id=None, strategy=None):
+    """Compile `model` the way `train` does, for a training loop of your own (`model.fit`).
+
+    The optimizer of `config` (a `TrainConfig`, default `TrainConfig()`) with its warm-up and
+    cosine schedule over `total_steps`, sparse cross-entropy on logits ignoring `pad_id`, the
+    exact `Perplexity` metric, `steps_per_execution`, and `jit_compile` resolved as `train`
+    resolves it (XLA for the Transformer). Benchmarks use it to time what `train` runs.
+
+    Args:
+        model: a language model returning logits.
+        config: a `TrainConfig`; `TrainConfig()` when None.
+        total_steps: the steps the schedule spans; None: `epochs * steps_per_epoch` of
+            `config`, which must then set `steps_per_epoch`.
+        pad_id: the target id to leave out of the loss and the metric (the tokenizer's pad id).
+        strategy: a `tf.distribute.Strategy` to build the optimizer under, or None.
+
+    Example:
+
+    >>> from tlm.models import build_model
+    >>> model = build_model("lstm", vocabulary_size=20, preset="tiny")
+    >>> compile_for_training(model, TrainConfig(steps_per_epoch=100), pad_id=0)
+    >>> type(model.optimizer).__name__, model.optimizer.global_clipnorm
+    ('AdamW', None)
+    """
+    config = TrainConfig() if config is None else config
+    if total_steps is None:
+        if config.steps_per_epoch is None:
+            raise ValueError(
+                "`total_steps` must be given when the config has no `steps_per_epoch`. "
+                f"Received: total_steps=None, steps_per_epoch={config.steps_per_epoch}"
+            )
+        total_steps = config.epochs * config.steps_per_epoch
     with strategy.scope() if strategy else contextlib.nullcontext():
         schedule = WarmupCosineDecay(
             config.learning_rate,
             config.warmup_steps,
-            max(plan.total_steps - config.warmup_steps, 0),
+            max(total_steps - config.warmup_steps, 0),
             _min_learning_rate(config),
         )
         model.compile(
@@ -274,9 +307,7 @@ class _Callbacks:
     def __init__(self, data, config, plan, out, backup):
         log_dir = os.path.join(out, runs.LOGS_DIR) if out else None
         pad_id = getattr(data.tokenizer, "pad_id", None)
-        characters_per_token = (getattr(data, "characters_per_token", None) or {}).get(
-            "validation"
-        )
+        characters_per_token = (getattr(data, "characters_per_token", None) or {}).get("validation")
         self.nan_guard = TerminateOnNaN()
         self.throughput = ThroughputCallback(plan.batch_size * plan.sequence_length)
         self.budget = TimeBudget(config.time_budget) if config.time_budget else None
@@ -313,9 +344,7 @@ class _Callbacks:
         callbacks += list(config.callbacks) + [self.history_writer]
         if out:
             best = [
-                v
-                for v in self.history_writer.history.get("val_perplexity", [])
-                if v is not None
+                v for v in self.history_writer.history.get("val_perplexity", []) if v is not None
             ]
             callbacks += [
                 runs.BestModelCheckpoint(
@@ -374,7 +403,8 @@ def _phases(start_step, steps_per_epoch, config):
 def _finish_run(model, out, history, finished):
     model_path = os.path.join(out, runs.MODEL_FILE)
     if not os.path.exists(model_path) and weights_are_finite(model):
-        model.save(model_path)
+        with atomic_path(model_path, suffix=".keras") as temporary:
+            model.save(temporary)
     plot_training_curves(history, os.path.join(out, runs.CURVES_FILE), title=out)
     if finished:
         shutil.rmtree(os.path.join(out, runs.BACKUP_DIR), ignore_errors=True)

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 
 from tlm.data.tokenizers import load_tokenizer
-from tlm.files import write_text_atomically
+from tlm.files import atomic_path, write_text_atomically
 from tlm.models import kind_of
 from tlm.training.callbacks import weights_are_finite
 from tlm.training.lock import LOCK_FILE
@@ -205,12 +205,12 @@ def load_run(path, compile=False):
             f"Keras model file ({type(error).__name__}: {error}). Received: path={path!r}"
         ) from error
     tokenizer = load_tokenizer(tokenizer_path)
-    _check_agreement(model, tokenizer, kind, path)
+    _check_agreement(model, tokenizer, config or {}, path)
     return Run(model, tokenizer, config or {}, directory)
 
 
-def _check_agreement(model, tokenizer, kind, path):
-    """The model, its tokenizer and the recorded kind must belong together."""
+def _check_agreement(model, tokenizer, config, path):
+    """The model, its tokenizer and the recorded config must belong together."""
     vocabulary_size = getattr(model, "vocabulary_size", None)
     if vocabulary_size is not None and vocabulary_size != tokenizer.vocabulary_size:
         raise ValueError(
@@ -218,10 +218,18 @@ def _check_agreement(model, tokenizer, kind, path):
             f"{vocabulary_size} outputs, the tokenizer {tokenizer.vocabulary_size} tokens. "
             f"Received: path={path!r}"
         )
+    kind = config.get("model", {}).get("kind")
     if kind is not None and kind != kind_of(model):
         raise ValueError(
             f"The run's config.json records a {kind!r} model but model.keras holds a "
             f"{kind_of(model)!r} one. Received: path={path!r}"
+        )
+    recorded = config.get("data", {}).get("sequence_length")
+    context = getattr(model, "context_length", None)
+    if recorded is not None and context is not None and recorded > context:
+        raise ValueError(
+            f"The run's config.json records training windows of {recorded} tokens but "
+            f"model.keras has a context of {context} tokens. Received: path={path!r}"
         )
 
 
@@ -301,6 +309,16 @@ class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
             return
         super().on_epoch_end(epoch, logs)
 
+    def _save_model(self, epoch, batch, logs):
+        # Keras would write straight to `filepath`, and a full disk would leave a truncated
+        # model.keras that looks like a finished run: save beside it and rename, all or nothing.
+        current = (logs or {}).get(self.monitor)
+        if not self._is_improvement(current, self.best):
+            return
+        with atomic_path(self.filepath, suffix=".keras") as temporary:
+            self.model.save(temporary, overwrite=True)
+        self.best = current
+
 
 class ResumableBackup(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that resumes at the exact optimizer step, mid-epoch included.
@@ -368,15 +386,9 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if not weights_are_finite(self.model):
             return
         os.makedirs(self.backup_dir, exist_ok=True)
-        temporary = os.path.join(self.backup_dir, "saving.weights.h5")
-        try:
+        # No space, an interrupt: the previous backup stays whole, and no temporary stays.
+        with atomic_path(self._weights_path, suffix=".weights.h5") as temporary:
             self.model.save_weights(temporary, overwrite=True)
-            os.replace(temporary, self._weights_path)
-        except BaseException:
-            # No space, an interrupt: the previous backup stays whole, and no temporary stays.
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
         step = int(self.model.optimizer.iterations.numpy())
         write_json(self._training_metadata_path, {"epoch": self._current_epoch, "step": step})
 

@@ -19,6 +19,7 @@ from tlm.data.tokenizers.base import (
     UNK_TOKEN,
     Tokenizer,
 )
+from tlm.files import write_bytes_atomically
 
 SENTENCEPIECE_FILE = "sentencepiece.model"
 
@@ -137,10 +138,7 @@ class SentencePieceTokenizer(Tokenizer):
         }
 
     def _save_assets(self, directory):
-        temporary = os.path.join(directory, SENTENCEPIECE_FILE + ".tmp")
-        with open(temporary, "wb") as file:
-            file.write(self._proto)
-        os.replace(temporary, os.path.join(directory, SENTENCEPIECE_FILE))
+        write_bytes_atomically(os.path.join(directory, SENTENCEPIECE_FILE), self._proto)
 
     @classmethod
     def from_files(cls, directory, config, cleaner):
