@@ -238,3 +238,16 @@ def test_model_argument_errors(token_ids):
         model(np.zeros((1, LENGTH + 1), "int32"))
     with pytest.raises(ValueError, match="`max_length` must be at most `sequence_length`"):
         model.init_cache(1, LENGTH + 1)
+
+
+def test_a_plain_compile_of_the_transformer_trains_with_xla_unless_told_otherwise():
+    transformer = tiny_model("transformer")
+    transformer.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert transformer.jit_compile is True
+    x = np.ones((4, 8), "int32")
+    history = transformer.fit(x, x, epochs=2, verbose=0)  # runs through XLA
+    assert history.history["loss"][1] < history.history["loss"][0]
+    transformer.compile("adam", "sparse_categorical_crossentropy", jit_compile=False)
+    assert transformer.jit_compile is False
+    transformer.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True)
+    assert transformer.jit_compile is False  # Keras's choice when eager
