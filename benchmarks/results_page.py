@@ -64,6 +64,22 @@ SECTIONS = (
         "python benchmarks/train_throughput.py",
     ),
     (
+        "vs_nanogpt",
+        "Side by side with PyTorch nanoGPT",
+        "PyTorch nanoGPT (its own `model.py`, driven by its `train.py` loop) and tlm's `train` on "
+        "nanoGPT's CPU recipe, in one run on one machine: alternating timed rounds, then the full "
+        "run of each scored exactly on the validation split; and tlm's LSTM against a PyTorch "
+        '`nn.LSTM` language model of the same shape. Needs PyTorch (`pip install -e ".[bench]"`).',
+        "python benchmarks/vs_nanogpt.py",
+    ),
+    (
+        "step_breakdown",
+        "Where a training step goes",
+        "One step of nanoGPT's CPU recipe timed part by part (forward, backward, optimizer), in "
+        "tlm (XLA) and in PyTorch nanoGPT (eager), in the same run.",
+        "python benchmarks/step_breakdown.py",
+    ),
+    (
         "generation",
         "Generation with and without the KV cache",
         "Decoding tokens per second with the cache, with full re-computation and with keras_hub's "
@@ -74,7 +90,7 @@ SECTIONS = (
         "shakespeare_char",
         "nanoGPT's CPU recipe on Tiny Shakespeare",
         "The `nanogpt-cpu` Transformer with nanoGPT's batch, steps and schedule, then an LSTM of "
-        "the same size with the same steps.",
+        "the same size with the same steps (tlm only: the section above runs nanoGPT beside it).",
         "TLM_DATA_DIR=../shared/data python benchmarks/shakespeare_char.py",
     ),
 )
@@ -217,11 +233,50 @@ def render_readme_block(results):
                 "preparing the data to writing the report:",
                 result.table(),
                 " ".join(line for line in lines if line),
+                *nanogpt_lines(results.get("vs_nanogpt")),
                 "Speeds depend on the CPU: [the results page](docs/results.md) lists every "
                 "measured machine and benchmark.",
             ]
         )
     return f"{README_START}\n\n{body}\n\n{README_END}"
+
+
+def _row(record, first_cell, cells=None):
+    """The first row, in any table of `record`, whose first cell is `first_cell` (or None).
+
+    With `cells`, only rows of that many cells count (tables differ in width)."""
+    for table in record["tables"]:
+        for row in table["rows"]:
+            if row[0] == first_cell and cells in (None, len(row)):
+                return row
+    return None
+
+
+def nanogpt_lines(record):
+    """The README's sentence on speed and loss against PyTorch nanoGPT, from vs_nanogpt.json."""
+    if record is None:
+        return []
+    parts = []
+    speed, lstm = _row(record, "tlm / nanoGPT"), _row(record, "tlm / PyTorch")
+    tlm, nanogpt = _row(record, "tlm", 3), _row(record, "nanoGPT", 3)
+    if speed:
+        parts.append(f"tlm's `train` ran at {speed[2]:.2f}x the training speed of PyTorch nanoGPT")
+    if tlm and nanogpt:
+        parts.append(
+            f"its validation loss after the full run was {tlm[2]:.4f} against nanoGPT's "
+            f"{nanogpt[2]:.4f} (nats per character, scored exactly)"
+        )
+    if lstm:
+        parts.append(f"tlm's LSTM ran at {lstm[2]:.2f}x a PyTorch `nn.LSTM` of the same shape")
+    if not parts:
+        return []
+    source = record["provenance"]
+    return [
+        f"Side by side on one {machine_name(source['machine'])}, in one run "
+        f"(`{source['command']}`, {source['date'][:10]}), nanoGPT's CPU recipe: "
+        + "; ".join(parts)
+        + "."
+    ]
 
 
 def updated_readme(text, results):

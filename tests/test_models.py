@@ -251,3 +251,15 @@ def test_a_plain_compile_of_the_transformer_trains_with_xla_unless_told_otherwis
     assert transformer.jit_compile is False
     transformer.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True)
     assert transformer.jit_compile is False  # Keras's choice when eager
+
+
+def test_the_lstm_gives_the_same_logits_unrolled_and_as_a_loop():
+    from tlm.models.lstm import _should_unroll
+
+    model = tiny_model("lstm")
+    token_ids = np.arange(1, 25, dtype="int32").reshape(2, 12) % model.vocabulary_size
+    on_cpu = not tf.config.list_logical_devices("GPU")  # a GPU keeps the loop, for cuDNN
+    assert _should_unroll(12) == on_cpu and not _should_unroll(None) and not _should_unroll(1000)
+    unrolled = model(token_ids)  # a known length: one graph of 12 steps
+    looped = tf.function(model, input_signature=[tf.TensorSpec((None, None), tf.int32)])
+    np.testing.assert_allclose(looped(token_ids), unrolled, rtol=1e-5, atol=1e-5)
