@@ -93,28 +93,14 @@ def tlm_parts():
 
 
 def torch_parts(nanogpt_folder):
-    import importlib.util
-
+    import numpy as np
     import torch
+    from vs_nanogpt import NanoGPT, load_nanogpt
 
     torch.set_num_threads(os.cpu_count())
-    spec = importlib.util.spec_from_file_location(
-        "nanogpt_model", os.path.join(nanogpt_folder, "model.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    torch.manual_seed(0)
-    config = module.GPTConfig(
-        block_size=CONTEXT,
-        vocab_size=VOCABULARY,
-        n_layer=4,
-        n_head=4,
-        n_embd=128,
-        dropout=0.0,
-        bias=False,
-    )
-    model = module.GPT(config)
-    optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99), "cpu")
+    # nanoGPT's model and optimizer exactly as vs_nanogpt.py builds them (same recipe).
+    peer = NanoGPT(load_nanogpt(nanogpt_folder), VOCABULARY, np.zeros(CONTEXT + 1), 2000, 0)
+    model, optimizer = peer.model, peer.optimizer
     x = torch.randint(VOCABULARY, (BATCH, CONTEXT))
     y = torch.randint(VOCABULARY, (BATCH, CONTEXT))
 
