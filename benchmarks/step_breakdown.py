@@ -17,11 +17,13 @@ PyTorch in one process can crash). Needs PyTorch for that side (`pip install -e 
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,20 +78,89 @@ def tlm_parts():
     def update():
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
 
-    parts = {
-        "forward": median_ms(lambda: forward().numpy()),
-        "forward + backward": median_ms(lambda: [g.numpy() for g in forward_backward()][:1]),
-        "optimizer": median_ms(lambda: update()),
-    }
     dataset = tf.data.Dataset.from_tensors((x, y)).repeat()
-    model.compile(
-        optimizer=model.optimizer, loss=loss_function, jit_compile=True, steps_per_execution=10
-    )
-    model.fit(dataset, steps_per_epoch=20, verbose=0)
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=200, verbose=0)
-    parts["whole step"] = 1000 * (time.perf_counter() - start) / 200
-    return parts
+    step_model = build_model("transformer", VOCABULARY, "nanogpt-cpu", sequence_length=CONTEXT)
+    compile_for_training(step_model, dataclasses.replace(config, steps_per_execution=10))
+    step_model.fit(dataset, steps_per_epoch=20, verbose=0)
+
+    def whole_step(steps=200):
+        start = time.perf_counter()
+        step_model.fit(dataset, steps_per_epoch=steps, verbose=0)
+        return 1000 * (time.perf_counter() - start) / steps
+
+    def measure():
+        return {
+            "forward": median_ms(lambda: forward().numpy()),
+            "forward + backward": median_ms(lambda: [g.numpy() for g in forward_backward()][:1]),
+            "optimizer": median_ms(lambda: update()),
+            "whole step": whole_step(),
+        }
+
+    return measure, step_model, dataset
+
+
+def category(op_name):
+    """The part of the model an XLA instruction comes from, read from its TensorFlow op name."""
+    direction = "backward" if "gradient_tape" in op_name else "forward"
+    name = op_name.lower()
+    for key, label in (
+        ("optimizer", "optimizer (AdamW, clipping)"),
+        ("adamw", "optimizer (AdamW, clipping)"),
+        ("_norm", "layer norms"),
+        ("mlp_up", "MLP up + GELU"),
+        ("mlp_down", "MLP down"),
+        ("/query", "attention: q, k, v, output projections"),
+        ("/key", "attention: q, k, v, output projections"),
+        ("/value", "attention: q, k, v, output projections"),
+        ("attention_output", "attention: q, k, v, output projections"),
+        ("attention", "attention: scores, softmax, weighted sum"),
+        ("embedding", "embedding + tied head"),
+        ("loss", "loss"),
+        ("cross", "loss"),
+    ):
+        if key in name:
+            return label if label.startswith("optimizer") else f"{label} ({direction})"
+    # Residual adds, the sums of gradients that reach a tensor by several paths (AddN), ...
+    return "other (residual adds, gradient sums, ...)"
+
+
+def profile_whole_step(step_model, dataset, dump_folder, steps=50):
+    """Time every XLA instruction of tlm's train step with the TensorFlow profiler."""
+    import collections
+    import glob
+    import re
+    import tempfile
+
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    # Which TensorFlow op each instruction of the compiled train step comes from.
+    dumps = glob.glob(os.path.join(dump_folder, "*one_step_on_data*cpu_after_optimizations.txt"))
+    if not dumps:
+        raise SystemExit(f"No XLA dump of the train step in {dump_folder}")
+    origin = {}
+    pattern = re.compile(r"^\s*(?:ROOT )?%([\w.-]+) = .*op_name=\"([^\"]*)\"")
+    for line in open(max(dumps, key=os.path.getsize), encoding="utf-8"):
+        match = pattern.match(line)
+        if match:
+            origin[match.group(1)] = match.group(2)
+    with tempfile.TemporaryDirectory() as log_folder:
+        tf.profiler.experimental.start(log_folder)
+        step_model.fit(dataset, steps_per_epoch=steps, verbose=0)
+        tf.profiler.experimental.stop()
+        (trace,) = glob.glob(os.path.join(log_folder, "**", "*.xplane.pb"), recursive=True)
+        space = xplane_pb2.XSpace()
+        with open(trace, "rb") as file:
+            space.ParseFromString(file.read())
+    totals = collections.Counter()
+    for plane in space.planes:
+        names = {key: value.name for key, value in plane.event_metadata.items()}
+        for line in plane.lines:
+            for event in line.events:
+                name = names.get(event.metadata_id, "")
+                if name in origin:  # an XLA instruction of the train step, not a runtime event
+                    totals[category(origin[name])] += event.duration_ps / 1e9 / steps
+    return totals
 
 
 def torch_parts(nanogpt_folder):
@@ -145,40 +216,81 @@ def main(argv=None):
         default=os.path.join(SHARED, "reference", "nanogpt"),
         help="folder holding nanoGPT's model.py (default: the reference copy)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds of nanoGPT then tlm; the median of each part is reported "
+        "(default: 3)",
+    )
     parser.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"argument --rounds: must be at least 1. Received: {args.rounds}")
     if args.torch_child:
         print(json.dumps(torch_parts(args.nanogpt)))
         return
-    command = [sys.executable, __file__, "--torch-child", "--nanogpt", args.nanogpt]
-    child = subprocess.run(command, capture_output=True, text=True, check=False)
-    if child.returncode:
-        raise SystemExit(f"The PyTorch side failed:\n{child.stderr}")
-    nanogpt = json.loads(child.stdout.strip().splitlines()[-1])
-    tlm = tlm_parts()
+    with tempfile.TemporaryDirectory() as dump_folder:
+        # Keep the optimized HLO of every compiled function, to name what the profiler times.
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + f" --xla_dump_to={dump_folder} --xla_dump_hlo_as_text"
+        )
+        measure, step_model, dataset = tlm_parts()
+        rounds = {"tlm": [], "nanoGPT": []}
+        command = [sys.executable, __file__, "--torch-child", "--nanogpt", args.nanogpt]
+        for _ in range(args.rounds):
+            child = subprocess.run(command, capture_output=True, text=True, check=False)
+            if child.returncode:
+                raise SystemExit(f"The PyTorch side failed:\n{child.stderr}")
+            rounds["nanoGPT"].append(json.loads(child.stdout.strip().splitlines()[-1]))
+            rounds["tlm"].append(measure())
+        profile = profile_whole_step(step_model, dataset, dump_folder)
+    tlm, nanogpt = (
+        {part: statistics.median(r[part] for r in rounds[side]) for part in PARTS}
+        for side in ("tlm", "nanoGPT")
+    )
     print(f"{'part of a step':<20} {'tlm (ms)':>9} {'nanoGPT (ms)':>13}")
     rows = []
     for part in PARTS:
         print(f"{part:<20} {tlm[part]:>9.1f} {nanogpt[part]:>13.1f}")
         rows.append([part, tlm[part], nanogpt[part]])
+    total = sum(profile.values())
+    print("\ntlm's whole step by the part of the model each XLA instruction comes from:")
+    profile_rows = []
+    for name, milliseconds in sorted(profile.items(), key=lambda item: -item[1]):
+        print(f"{name:<58} {milliseconds:>6.1f} ms {100 * milliseconds / total:>5.1f} %")
+        profile_rows.append([name, milliseconds, 100 * milliseconds / total])
+    print(f"{'all instructions':<58} {total:>6.1f} ms")
     if args.json:
         sys.path.insert(0, os.path.join(HERE, ".."))
         from tlm.provenance import describe_machine, write_figures
 
         table = {
-            "title": "One step of nanoGPT's CPU recipe, part by part (median ms)",
+            "title": f"One step of nanoGPT's CPU recipe, part by part (median ms of {args.rounds} "
+            "alternating rounds)",
             "columns": ["Part", "tlm (ms)", "PyTorch nanoGPT (ms)"],
             "decimals": [None, 1, 1],
             "rows": rows,
+        }
+        profile_table = {
+            "title": "tlm's whole step: XLA instruction time by the part of the model",
+            "columns": ["Part of the model", "ms / step", "Share (%)"],
+            "decimals": [None, 1, 0],
+            "rows": profile_rows,
         }
         notes = [
             "tlm's parts are XLA-compiled functions (the whole step: Keras' train step, 10 "
             "per call); nanoGPT's run eagerly in fp32, as its CPU recipe does. The optimizer "
             "part is AdamW with global-norm clipping at 1.0 on gradients already computed. "
-            f"One run on {describe_machine()['cpu']}, both sides on every core, one at a time.",
+            f"One run on {describe_machine()['cpu']}, both sides on every core, one at a time, "
+            "in alternating rounds.",
+            "The second table comes from the TensorFlow profiler's trace of 50 train steps: the "
+            "time of each XLA instruction, attributed through the optimized HLO's op names to "
+            "the layer it comes from (the gradient's instructions are the backward pass). "
+            "Matrix products of the projections and the MLP are inside their layer's rows.",
         ]
-        write_figures(args.json, "step_breakdown", [table], notes)
+        write_figures(args.json, "step_breakdown", [table, profile_table], notes)
 
 
 if __name__ == "__main__":

@@ -1,29 +1,26 @@
-"""Training throughput: tlm's Transformer against an equivalent keras_hub stack, in one process.
+"""Training throughput under plain `compile` + `fit`: tlm's Transformer against a keras_hub stack.
 
 Both models have the `nanogpt-cpu` sizes (4 layers, 4 heads, 128 wide, feed-forward 512,
-context 64, no dropout), vocabulary 65, batch 12, AdamW, and train with `model.fit` on random
-tokens (speed does not depend on the data). The keras_hub stack is
+context 64, no dropout), vocabulary 65, batch 12, and train with `model.fit` on random tokens
+(speed does not depend on the data). The keras_hub stack is
 `keras_hub.layers.TokenAndPositionEmbedding` -> 4 x `keras_hub.layers.TransformerDecoder`
-(pre-norm, GELU) -> LayerNormalization -> Dense. The two alternate for several rounds so that
-load from other processes on a shared machine hits both alike; the first steps of every round
-(tracing, XLA compilation, warm-up) are excluded, and the median round is reported. Besides
-tokens per wall-clock second it reports tokens per CPU-second of this process, which moves less
-when other processes compete for the cores.
+(pre-norm, GELU) -> LayerNormalization -> the token embedding reversed (the output projection
+tied to the embedding, as in tlm's model).
 
-It prints tokens/s for both, their ratio, and model FLOP/s (`tlm.models.flops_per_token`, the
-6N + 12·L·T·d training estimate) as a share of this machine's fp32 matmul rate, measured here with
-a `tf.matmul` loop.
+Each is compiled the way a user writes it, `model.compile(AdamW, SparseCategoricalCrossentropy)`
+with one step per call, in four configurations measured in one run: each model with its own
+default (tlm's Transformer turns XLA on; Keras' "auto" leaves it off on a CPU), tlm with
+`jit_compile=False`, keras_hub with `jit_compile=True`. Three ratios come out: as compiled by
+default, both with XLA, both without. The four alternate for several rounds so that load from
+other processes on a shared machine hits all alike; the first steps of every round are excluded,
+and the median round is reported. Besides tokens per wall-clock second it reports tokens per
+CPU-second of this process, which moves less when other processes compete for the cores.
 
-tlm is compiled as `tlm.training.train` compiles it by default (the `jit_compile` and
-`steps_per_execution` defaults of `tlm.training.TrainConfig`, resolved by
-`tlm.training.placement.resolve_jit_compile`: XLA for the Transformer), so the figure is what
-`tlm train` gets. The keras_hub stack is compiled the Keras default way, which resolves
-`jit_compile="auto"` to no XLA on a CPU-only machine. The line "jit_compile" shows what each
-model was really compiled with.
+It also prints model FLOP/s (`tlm.models.flops_per_token`, the 6N + 12·L·T·d training estimate)
+as a share of this machine's fp32 matmul rate, measured here with a `tf.matmul` loop.
+`benchmarks/vs_nanogpt.py` measures `tlm.training.train`'s own path against PyTorch nanoGPT.
 
-    python benchmarks/train_throughput.py                  # both as they come (train's defaults)
-    python benchmarks/train_throughput.py --tlm-jit false  # tlm without XLA
-    python benchmarks/train_throughput.py --hub-jit true   # keras_hub with XLA too
+    python benchmarks/train_throughput.py
     python benchmarks/train_throughput.py --tlm-options '{"use_formula": true}'
     python benchmarks/train_throughput.py --json benchmarks/results/train_throughput.json
 """
@@ -42,12 +39,12 @@ import keras_hub  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tlm.models import build_model, count_parameters, flops_per_token  # noqa: E402
-from tlm.training import TrainConfig  # noqa: E402
-from tlm.training.placement import resolve_jit_compile  # noqa: E402
-
-# What `tlm.training.train` compiles with unless told otherwise.
-TRAIN_DEFAULTS = TrainConfig()
+from tlm.models import (  # noqa: E402
+    TransformerLanguageModel,
+    build_model,
+    count_parameters,
+    flops_per_token,
+)
 
 VOCABULARY, BATCH_SIZE = 65, 12
 
@@ -55,9 +52,10 @@ VOCABULARY, BATCH_SIZE = 65, 12
 def keras_hub_stack(preset_model):
     """The same sizes as `preset_model`, from keras_hub's layers."""
     token_ids = keras.Input(shape=(None,), dtype="int32")
-    x = keras_hub.layers.TokenAndPositionEmbedding(
-        VOCABULARY, preset_model.sequence_length, preset_model.hidden_dim
-    )(token_ids)
+    embedding = keras_hub.layers.TokenAndPositionEmbedding(
+        VOCABULARY, preset_model.sequence_length, preset_model.hidden_dim, tie_weights=True
+    )
+    x = embedding(token_ids)
     for _ in range(preset_model.num_layers):
         x = keras_hub.layers.TransformerDecoder(
             intermediate_dim=preset_model.intermediate_dim,
@@ -66,16 +64,9 @@ def keras_hub_stack(preset_model):
             normalize_first=True,
         )(x)
     x = keras.layers.LayerNormalization(epsilon=1e-5)(x)
-    return keras.Model(token_ids, keras.layers.Dense(VOCABULARY)(x), name="keras_hub_stack")
-
-
-def compile_for_training(model, jit_compile, steps_per_execution=1):
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-    )
+    # The head is the token embedding reversed, tied as in tlm (and keras_hub's GPT2CausalLM).
+    logits = embedding.token_embedding(x, reverse=True)
+    return keras.Model(token_ids, logits, name="keras_hub_stack")
 
 
 class StepTimer(keras.callbacks.Callback):
@@ -128,8 +119,37 @@ def matmul_flops_per_second(size=1024, repeats=20, timings=5):
     return 2 * size**3 * repeats / best
 
 
-def parse_jit(value):
-    return {"true": True, "false": False, "auto": "auto"}[value]
+# (name, builder, jit_compile passed to compile: None leaves the model's own default)
+CONFIGURATIONS = (
+    ("tlm", "tlm", None),
+    ("keras_hub", "keras_hub", None),
+    ("tlm, XLA off", "tlm", False),
+    ("keras_hub, XLA on", "keras_hub", True),
+)
+# The pairs whose ratio is reported: (title, tlm's configuration, keras_hub's).
+PAIRS = (
+    ("as compiled by default", "tlm", "keras_hub"),
+    ("both with XLA", "tlm", "keras_hub, XLA on"),
+    ("both without XLA", "tlm, XLA off", "keras_hub"),
+)
+
+
+def parameters(model):
+    return (
+        count_parameters(model)
+        if isinstance(model, TransformerLanguageModel)
+        else (model.count_params())
+    )
+
+
+def plain_compile(model, jit_compile):
+    """`model.compile(optimizer, loss)` as a user writes it; `jit_compile` only when given."""
+    options = {} if jit_compile is None else {"jit_compile": jit_compile}
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        **options,
+    )
 
 
 def main(argv=None):
@@ -138,25 +158,19 @@ def main(argv=None):
     parser.add_argument("--skip", type=int, default=2, help="untimed steps at each round start")
     parser.add_argument("--rounds", type=int, default=8, help="alternating rounds")
     parser.add_argument(
-        "--tlm-jit",
-        type=parse_jit,
-        default=TRAIN_DEFAULTS.jit_compile,
-        help="true | false | auto (default: tlm.training.train's)",
-    )
-    parser.add_argument("--hub-jit", type=parse_jit, default="auto", help="true | false | auto")
-    parser.add_argument(
         "--tlm-options", type=json.loads, default={}, help="JSON of model overrides"
     )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
-    keras.utils.set_random_seed(0)
-    tlm_model = build_model("transformer", VOCABULARY, preset="nanogpt-cpu", **args.tlm_options)
-    hub_model = keras_hub_stack(tlm_model)
+    models = {}
+    for name, kind, jit_compile in CONFIGURATIONS:
+        keras.utils.set_random_seed(0)
+        tlm_model = build_model("transformer", VOCABULARY, preset="nanogpt-cpu", **args.tlm_options)
+        model = tlm_model if kind == "tlm" else keras_hub_stack(tlm_model)
+        plain_compile(model, jit_compile)
+        models[name] = model
     sequence_length = tlm_model.sequence_length
-    tlm_jit = resolve_jit_compile(tlm_model, args.tlm_jit)
-    compile_for_training(tlm_model, tlm_jit, TRAIN_DEFAULTS.steps_per_execution)
-    compile_for_training(hub_model, args.hub_jit)
 
     tokens = np.random.default_rng(0).integers(
         0, VOCABULARY, (64 * BATCH_SIZE, sequence_length + 1)
@@ -169,7 +183,6 @@ def main(argv=None):
         .prefetch(tf.data.AUTOTUNE)
     )
 
-    models = {"tlm": tlm_model, "keras_hub": hub_model}
     for model in models.values():  # tracing and compilation happen here, untimed
         tokens_per_second(model, dataset, steps=2, skip=3)
     runs = {name: [] for name in models}  # (wall, cpu) tokens/s per round
@@ -181,28 +194,30 @@ def main(argv=None):
     def median(name, which):
         return statistics.median(run[which] for run in runs[name])
 
-    def ratio(which):
-        # Each round's two runs are back to back, so their ratio sees about the same load.
-        pairs = zip(runs["tlm"], runs["keras_hub"], strict=True)
-        return statistics.median(t[which] / h[which] for t, h in pairs)
+    def ratio(first, second, which):
+        # The runs of one round are close in time, so their ratio sees about the same load.
+        pairs = zip(runs[first], runs[second], strict=True)
+        return statistics.median(a[which] / b[which] for a, b in pairs)
+
+    def jit_used(name):
+        return models[name].jit_compile
 
     print(f"tlm options: {args.tlm_options or 'defaults'}")
     print(
-        f"jit_compile: tlm={args.tlm_jit} -> {tlm_jit} -> {tlm_model.jit_compile}, "
-        f"keras_hub={args.hub_jit} -> {hub_model.jit_compile}; "
-        f"steps_per_execution: tlm={TRAIN_DEFAULTS.steps_per_execution}, keras_hub=1"
+        f"plain model.compile(AdamW, SparseCategoricalCrossentropy) + fit, batch {BATCH_SIZE}, "
+        f"{args.rounds} alternating rounds of {args.steps} steps, medians:"
     )
-    print(
-        f"parameters: tlm {count_parameters(tlm_model):,}, keras_hub {hub_model.count_params():,}"
-    )
-    print(f"{args.rounds} alternating rounds of {args.steps} steps, batch {BATCH_SIZE}, medians:")
     for name in runs:
         walls = ", ".join(f"{wall:,.0f}" for wall, _ in runs[name])
         print(
-            f"{name:>10}: {median(name, 0):8,.0f} tokens/s wall ({walls}); "
-            f"{median(name, 1):8,.0f} tokens per CPU-second"
+            f"{name:>18} (jit_compile={jit_used(name)}): {median(name, 0):8,.0f} tokens/s wall "
+            f"({walls}); {median(name, 1):8,.0f} tokens per CPU-second"
         )
-    print(f"     ratio: {ratio(0):.2f}x wall, {ratio(1):.2f}x per CPU-second (tlm / keras_hub)")
+    for title, first, second in PAIRS:
+        print(
+            f"tlm / keras_hub, {title}: {ratio(first, second, 0):.2f}x wall, "
+            f"{ratio(first, second, 1):.2f}x per CPU-second"
+        )
     model_flops = median("tlm", 0) * flops_per_token(tlm_model)
     print(f"    matmul: {matmul_rate / 1e9:.1f} GFLOP/s measured (fp32, 1024 x 1024 tf.matmul)")
     print(
@@ -213,50 +228,43 @@ def main(argv=None):
     if args.json:
         from tlm.provenance import write_figures
 
-        settings = {  # parameters, jit_compile asked and used, steps per execution
-            "tlm": (
-                count_parameters(tlm_model),
-                str(args.tlm_jit),
-                str(tlm_model.jit_compile),
-                TRAIN_DEFAULTS.steps_per_execution,
-            ),
-            "keras_hub": (
-                hub_model.count_params(),
-                str(args.hub_jit),
-                str(hub_model.jit_compile),
-                1,
-            ),
-        }
         speeds = {
-            "title": "Training throughput (medians over the rounds)",
+            "title": "Training throughput under plain compile + fit (medians over the rounds)",
             "columns": [
                 "Model",
                 "Parameters",
-                "jit_compile asked",
                 "jit_compile used",
-                "Steps per execution",
                 "Tokens / s (wall clock)",
                 "Tokens / CPU-second",
             ],
-            "decimals": [None, None, None, None, None, 0, 0],
-            "rows": [[name, *settings[name], median(name, 0), median(name, 1)] for name in runs],
+            "decimals": [None, None, None, 0, 0],
+            "rows": [
+                [
+                    name,
+                    parameters(models[name]),
+                    str(jit_used(name)),
+                    *(median(name, which) for which in (0, 1)),
+                ]
+                for name in runs
+            ],
         }
         rounds = {
             "title": "Tokens / s (wall clock) of each round",
-            "columns": ["Round", "tlm (tokens / s)", "keras_hub (tokens / s)"],
-            "decimals": [None, 0, 0],
+            "columns": ["Round", *(f"{name} (tokens / s)" for name in runs)],
+            "decimals": [None, *(0 for _ in runs)],
             "rows": [
-                [number, tlm_run[0], hub_run[0]]
-                for number, (tlm_run, hub_run) in enumerate(
-                    zip(runs["tlm"], runs["keras_hub"], strict=True), start=1
-                )
+                [number, *(runs[name][number - 1][0] for name in runs)]
+                for number in range(1, args.rounds + 1)
             ],
         }
         ratios = {
             "title": "tlm / keras_hub",
-            "columns": ["Wall clock", "Per CPU-second"],
-            "decimals": [2, 2],
-            "rows": [[ratio(0), ratio(1)]],
+            "columns": ["Compiled", "Wall clock", "Per CPU-second"],
+            "decimals": [None, 2, 2],
+            "rows": [
+                [title, ratio(first, second, 0), ratio(first, second, 1)]
+                for title, first, second in PAIRS
+            ],
         }
         utilisation = {
             "title": "Model FLOPs against the measured matmul rate",
@@ -281,9 +289,11 @@ def main(argv=None):
             f"The nanogpt-cpu sizes, vocabulary {VOCABULARY}, batch {BATCH_SIZE}, AdamW on random "
             f"tokens{options}; {args.rounds} alternating rounds of "
             f"{args.steps} timed steps, each after {args.skip} untimed ones.",
-            "tlm / keras_hub is the median over the rounds of the ratio of the two back-to-back "
-            "runs of a round. The share of the matmul rate divides tlm's model FLOP/s (6N + "
-            "12·L·T·d per token) by the tf.matmul rate measured in this run.",
+            "Each model is compiled as a user writes it, `model.compile(AdamW, "
+            "SparseCategoricalCrossentropy)`, one step per call; 'XLA off' and 'XLA on' add "
+            "`jit_compile=False` / `True`. A ratio is the median over the rounds of the ratio of "
+            "the two runs of a round. The share of the matmul rate divides tlm's model FLOP/s "
+            "(6N + 12·L·T·d per token) by the tf.matmul rate measured in this run.",
         ]
         write_figures(args.json, "train_throughput", [speeds, rounds, ratios, utilisation], notes)
 

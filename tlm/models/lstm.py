@@ -221,9 +221,10 @@ def _should_unroll(length):
 
     On a CPU, yes for an input of known length up to `UNROLL_MAX_LENGTH` (training windows,
     decoding chunks): the loop's per-step overhead dominates a small LSTM, and the unrolled
-    graph trained the `nanogpt-cpu` preset about 1.5x faster on a 2-core CPU (249 vs 162 ms a
-    step, batch 12, context 64). On a GPU, no: cuDNN's fused kernel needs the loop rolled.
-    Longer or unknown lengths keep the loop, whose graph does not grow with the input.
+    graph trains the `nanogpt-cpu` preset faster on a 2-core CPU (batch 12, context 64; the
+    LSTM rounds of `benchmarks/vs_nanogpt.py` time it). On a GPU, no: cuDNN's fused kernel
+    needs the loop rolled. Longer or unknown lengths keep the loop, whose graph does not grow
+    with the input.
     """
     if not isinstance(length, int) or length > UNROLL_MAX_LENGTH:
         return False

@@ -39,8 +39,8 @@ class TransformerLanguageModel(keras.Model):
       under XLA an out-of-range write is clamped silently rather than raising.
 
     Speed: on CPU, compile with `jit_compile=True` (XLA fuses the many small ops of a small
-    model); `benchmarks/train_throughput.py` measured about 1.4x the tokens/s of the same model
-    without it, and of an equivalent keras_hub stack.
+    model), as this model's `compile` does by default; `benchmarks/train_throughput.py` measures
+    it with and without XLA against an equivalent keras_hub stack.
 
     Args:
         vocabulary_size: number of token ids.
@@ -187,8 +187,9 @@ class TransformerLanguageModel(keras.Model):
     def compile(self, *args, jit_compile="auto", run_eagerly=False, **kwargs):
         """`keras.Model.compile`, with XLA for the train step unless you choose otherwise.
 
-        Keras's `jit_compile="auto"` leaves XLA off on a CPU, where this model trains about
-        1.3x faster with it (XLA fuses its many small ops; `benchmarks/train_throughput.py`).
+        Keras's `jit_compile="auto"` leaves XLA off on a CPU, where this model trains faster
+        with it (XLA fuses its many small ops; `benchmarks/train_throughput.py` measures how
+        much).
         So "auto" means XLA here, as in `tlm.training.train`, except under a
         `tf.distribute` strategy or with `run_eagerly=True`, where Keras decides. An explicit
         `jit_compile=False` (or True) is kept as given.

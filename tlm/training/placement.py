@@ -102,8 +102,8 @@ def resolve_jit_compile(model, jit_compile="auto", strategy=None):
 
     Keras's own "auto" leaves XLA off on a CPU. Measured on a 2-core CPU
     (`benchmarks/train_throughput.py` and the `tlm compare` presets), XLA trains the
-    `nanogpt-cpu` Transformer about 1.3x faster (it fuses the many small ops of a small model)
-    and the `tiny` one as fast, but halves the LSTM's speed, whose recurrence it cannot fuse.
+    `nanogpt-cpu` Transformer faster (it fuses the many small ops of a small model) and the
+    `tiny` one as fast, but slows the LSTM, whose recurrence it cannot fuse.
     So "auto" asks the model: XLA where its class says `trains_faster_with_xla` (the
     Transformer), Keras's choice for anything else, and under a `tf.distribute` strategy.
 
