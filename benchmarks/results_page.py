@@ -88,6 +88,14 @@ SECTIONS = (
         "python benchmarks/generation.py",
     ),
     (
+        "ptb_zaremba",
+        "Zaremba et al. (2014) on Penn Treebank",
+        "The `zaremba-small` recipe (`tlm.training.TRAINING_PRESETS`): a stateful 2 x 200 LSTM on "
+        "word-level Penn Treebank, trained on contiguous rows with the state carried, beside the "
+        "paper's perplexities; and the softmax layer's share of a training step.",
+        "TLM_DATA_DIR=../shared/data python benchmarks/ptb_zaremba.py",
+    ),
+    (
         "shakespeare_char",
         "nanoGPT's CPU recipe on Tiny Shakespeare",
         "The `nanogpt-cpu` Transformer with nanoGPT's batch, steps and schedule, then an LSTM of "

@@ -4,6 +4,7 @@ import functools
 import hashlib
 import http.server
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -233,6 +234,128 @@ def test_load_corpus_downloads_tiny_shakespeare_into_the_keras_cache(
     assert (tmp_path / "keras" / "datasets" / "tinyshakespeare.txt").is_file()
 
 
+def _fake_ptb(served):
+    names = corpora.PTB_FILES.values()
+    texts = {name: f" the <unk> said {name} \n a N % rise \n" * 30 for name in names}
+    for name, text in texts.items():
+        (served / name).write_text(text)
+    return texts, {name: hashlib.sha256(text.encode()).hexdigest() for name, text in texts.items()}
+
+
+def test_load_corpus_downloads_ptb_into_the_keras_cache(local_server, tmp_path, monkeypatch):
+    served, base = local_server
+    texts, sha256 = _fake_ptb(served)
+    monkeypatch.delenv("TLM_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(corpora, "PTB_URL", f"{base}/")
+    monkeypatch.setattr(corpora, "PTB_SHA256", sha256)
+    corpus = load_corpus("ptb")
+    assert corpus.validation == texts["ptb.valid.txt"] and corpus.test == texts["ptb.test.txt"]
+    for name in corpora.PTB_FILES.values():
+        assert (tmp_path / "keras" / "datasets" / name).read_text() == texts[name]
+        (served / name).unlink()  # a second load must not download again
+    assert load_corpus("ptb") == corpus
+
+
+def test_ptb_download_with_wrong_checksum_is_removed_with_a_clear_error(
+    local_server, tmp_path, monkeypatch
+):
+    served, base = local_server
+    _, sha256 = _fake_ptb(served)
+    expected = "0" * 64
+    monkeypatch.setattr(corpora, "PTB_SHA256", {**sha256, "ptb.test.txt": expected})
+    cache = tmp_path / "keras"
+    pattern = (
+        rf"^Checksum mismatch for .*ptb.test.txt downloaded from {base}/ptb.test.txt: expected "
+        rf"sha256 {expected}, received {sha256['ptb.test.txt']}\. "
+    )
+    with pytest.raises(ValueError, match=pattern):
+        corpora.fetch_ptb(url=base, cache_dir=cache)
+    assert not (cache / "datasets" / "ptb.test.txt").exists()
+    assert (cache / "datasets" / "ptb.train.txt").is_file()  # verified, kept
+
+
+def test_failed_ptb_download_says_how_to_work_offline(local_server, tmp_path):
+    _, base = local_server
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"Penn Treebank \(ptb.train.txt\) is not in .*"
+        r"Set TLM_DATA_DIR to a folder holding ptb/ptb.train.txt\.$",
+    ):
+        corpora.fetch_ptb(url=base, cache_dir=tmp_path / "keras")
+
+
+# --- "ptb" -------------------------------------------------------------------------------------
+
+PTB = SHARED_DATA / "ptb"
+needs_ptb = pytest.mark.skipif(
+    not all((PTB / name).is_file() for name in corpora.PTB_FILES.values()),
+    reason=f"Penn Treebank not found in {PTB} (set TLM_DATA_DIR)",
+)
+
+
+@needs_ptb
+def test_ptb_is_the_three_files_as_they_are(monkeypatch):
+    monkeypatch.setenv("TLM_DATA_DIR", str(SHARED_DATA))
+    corpus = load_corpus("ptb")
+    assert corpus.name == "ptb"
+    for split, name in corpora.PTB_FILES.items():
+        assert getattr(corpus, split) == (PTB / name).read_text(encoding="utf-8")
+    assert corpus.train.startswith(" aer banknote berlitz calloway")
+    words = [len(getattr(corpus, split).split()) for split in ("train", "validation", "test")]
+    assert words == [887_521, 70_390, 78_669]  # `wc -w`
+    assert (corpus.tokenized, corpus.unknown_token) == (True, "<unk>")
+    assert corpus.documents["validation"] == ("ptb.valid.txt",)
+    assert "Penn Treebank" in corpus.description
+
+
+def test_other_corpora_are_not_tokenized(tmp_path):
+    path = tmp_path / "book.txt"
+    path.write_text("a line of text\n" * 100)
+    corpus = load_corpus(path)
+    assert (corpus.tokenized, corpus.unknown_token) == (False, None)
+
+
+@needs_ptb
+def test_ptb_in_data_dir_is_verified_file_by_file(tmp_path, monkeypatch):
+    folder = tmp_path / "ptb"
+    folder.mkdir()
+    for name in corpora.PTB_FILES.values():
+        shutil.copy(PTB / name, folder / name)
+    with open(folder / "ptb.valid.txt", "a", encoding="utf-8") as file:
+        file.write(" one more sentence \n")
+    received = hashlib.sha256((folder / "ptb.valid.txt").read_bytes()).hexdigest()
+    monkeypatch.setenv("TLM_DATA_DIR", str(tmp_path))
+    expected = corpora.PTB_SHA256["ptb.valid.txt"]
+    pattern = (
+        rf"^Checksum mismatch for .*ptb.valid.txt \(\$TLM_DATA_DIR\): expected sha256 "
+        rf"{expected}, received {received}\. "
+    )
+    with pytest.raises(ValueError, match=pattern):
+        load_corpus("ptb")
+    assert (folder / "ptb.valid.txt").exists()  # the user's file is left alone
+
+
+@needs_ptb
+def test_describe_ptb_counts_words_and_sentences(monkeypatch, capsys):
+    from tlm.cli import main
+
+    monkeypatch.setenv("TLM_DATA_DIR", str(SHARED_DATA))
+    assert main(["data", "describe", "ptb", "--sample-length", "0"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[2:] for line in out.splitlines()[4:8]}
+    assert rows == {
+        "train": ["887,521", "42,068", "1"],
+        "validation": ["70,390", "3,370", "1"],
+        "test": ["78,669", "3,761", "1"],
+        "total": ["1,036,580", "49,199", "3"],
+    }
+    assert "Tokenized: words separated by spaces, one sentence per line, '<unk>' for" in out
+    distinct = "Distinct words in train: 9,999 (10,000 with the end of sentence); not in train: 0"
+    assert distinct in out.splitlines()
+    assert "Test files: ptb.test.txt" in out
+
+
 # --- paths -------------------------------------------------------------------------------------
 
 
@@ -285,9 +408,9 @@ def test_folder_of_two_files_is_cut_like_one_file(tmp_path):
 
 
 def test_unknown_name_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"must be one of shakespeare, tiny_shakespeare"):
+    with pytest.raises(ValueError, match=r"must be one of shakespeare, tiny_shakespeare, ptb "):
         load_corpus("hamlet")
-    assert CORPORA == ("shakespeare", "tiny_shakespeare")
+    assert CORPORA == ("shakespeare", "tiny_shakespeare", "ptb")
 
 
 def test_missing_path_raises_file_not_found(tmp_path):

@@ -189,8 +189,12 @@ def test_stateful_lstm_carries_state_across_batches(token_ids):
 
 def test_presets_exist_for_every_kind_and_have_matched_sizes():
     assert list(MODEL_KINDS) == ["transformer", "lstm"]
-    assert preset_names() == ("tiny", "nanogpt-cpu", "nanogpt-gpu")
-    for preset in preset_names():
+    matched = ("tiny", "nanogpt-cpu", "nanogpt-gpu")
+    zaremba = ("zaremba-small", "zaremba-medium", "zaremba-large")  # the LSTM's alone
+    assert preset_names("transformer") == matched
+    assert preset_names() == preset_names("lstm") == matched + zaremba
+    assert all(list(matched_presets(preset)) == ["lstm"] for preset in zaremba)
+    for preset in matched:
         configs = matched_presets(preset)
         assert isinstance(configs["transformer"], TransformerConfig)
         assert isinstance(configs["lstm"], LSTMConfig)

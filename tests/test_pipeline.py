@@ -1,5 +1,6 @@
 """Tests for tlm.data.pipeline: next-token windows, batching, prepare and its cache."""
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -9,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from tlm.data import pipeline
-from tlm.data.corpora import Corpus
+from tlm.data.cleaning import TextCleaner
+from tlm.data.corpora import PTB_FILES, Corpus
 from tlm.data.pipeline import LMData, make_lm_dataset, prepare
 
 # Reference corpora: $TLM_DATA_DIR, else the `shared/data` folder beside the repository.
@@ -257,3 +259,68 @@ def test_prepare_tiny_shakespeare_char_has_65_characters(monkeypatch):
     assert len(data.train_ids) == 1_003_854
     assert data.tokenizer.decode(data.train_ids) == data.corpus.train
     np.testing.assert_array_equal(data.test_ids, data.validation_ids)
+
+
+# --- tokenized corpora (Penn Treebank) ---------------------------------------------------------
+
+
+def _tokenized_corpus():
+    text = " the cat sat <unk> \n the dog ran \n" * 40
+    return Corpus("toy", text, text, text, "", tokenized=True, unknown_token="<unk>")
+
+
+def test_prepare_reads_a_tokenized_corpus_as_it_is():
+    corpus = _tokenized_corpus()
+    data = prepare(corpus, "word", 8, 4)
+    tokenizer = data.tokenizer
+    assert tokenizer.vocabulary == ["[PAD]", "[UNK]", "\n", "the", "cat", "dog", "ran", "sat"]
+    assert (tokenizer.split, tokenizer.unknown_token) == ("whitespace", "<unk>")
+    assert tokenizer.cleaner == TextCleaner(
+        normalization=None, remove_control=False, collapse_whitespace=False
+    )
+    assert data.train_ids[:9].tolist() == [3, 4, 7, 1, 2, 3, 5, 6, 2]
+    assert data.words_per_token == {"train": 1.0, "validation": 1.0, "test": 1.0}
+    # Cleaning arguments still apply; other kinds clean and split as usual.
+    assert prepare(corpus, "word", 8, 4, lowercase=True).tokenizer.cleaner.lowercase
+    char = prepare(corpus, "char", 8, 4)
+    assert char.words_per_token["test"] == pytest.approx(
+        (len(corpus.test.split()) + 80) / len(char.test_ids)
+    )
+    assert prepare(_toy_corpus(), "word", 8, 4).words_per_token == {}
+
+
+def test_prepare_cache_key_holds_the_tokenized_settings(tmp_path):
+    tokenized = _tokenized_corpus()
+    plain = dataclasses.replace(tokenized, tokenized=False, unknown_token=None)
+    prepare(tokenized, "word", 8, 4, cache_dir=tmp_path)
+    words = prepare(plain, "word", 8, 4, cache_dir=tmp_path)
+    assert "<" in words.tokenizer.vocabulary  # the "words" split cuts "<unk>" into three
+    assert len(list(tmp_path.iterdir())) == 2
+    cached = prepare(tokenized, "word", 8, 4, cache_dir=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2
+    assert (cached.tokenizer.split, cached.tokenizer.unknown_token) == ("whitespace", "<unk>")
+    assert cached.words_per_token["validation"] == 1.0
+
+
+@pytest.mark.skipif(
+    not all((SHARED_DATA / "ptb" / name).is_file() for name in PTB_FILES.values()),
+    reason=f"Penn Treebank not found in {SHARED_DATA / 'ptb'} (set TLM_DATA_DIR)",
+)
+def test_prepare_ptb_word_has_zaremba_token_counts_and_vocabulary(monkeypatch):
+    monkeypatch.setenv("TLM_DATA_DIR", str(SHARED_DATA))
+    data = prepare("ptb", "word", sequence_length=20, batch_size=20)
+    # Every line's "\n" is the end-of-sentence token: words + lines of each file.
+    sizes = [len(data.train_ids), len(data.validation_ids), len(data.test_ids)]
+    assert sizes == [929_589, 73_760, 82_430]
+    tokenizer = data.tokenizer
+    # PTB's 10,000 words (9,998 + "<unk>" + the end of sentence) and the unused "[PAD]".
+    assert tokenizer.vocabulary_size == 10_001
+    assert tokenizer.vocabulary[:2] == ["[PAD]", "[UNK]"] and "\n" in tokenizer.vocabulary
+    assert "<unk>" not in tokenizer.vocabulary
+    unknown = np.count_nonzero(data.train_ids == tokenizer.unk_id)
+    assert unknown == data.corpus.train.split().count("<unk>") == 45_020
+    assert tokenizer.pad_id not in data.train_ids
+    lines = data.corpus.test.split("\n")[:-1]
+    written = "".join(" ".join(line.split()) + "\n" for line in lines)
+    assert tokenizer.decode(data.test_ids) == written
+    assert data.words_per_token == {"train": 1.0, "validation": 1.0, "test": 1.0}

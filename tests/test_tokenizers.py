@@ -1,6 +1,7 @@
 """Tests for tlm.data.tokenizers: every kind, save/load, the TF path and bad input."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from tlm.data.tokenizers import (
     TOKENIZER_KINDS,
     CharTokenizer,
     Tokenizer,
+    WordTokenizer,
     build_tokenizer,
     load_tokenizer,
 )
@@ -169,6 +171,39 @@ def test_decode_rejects_ids_out_of_range(char_tokenizer):
         char_tokenizer.token_to_id("not a token")
 
 
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [("char", {"split": "whitespace"}), ("bpe", {"unknown_token": "<unk>"})],
+)
+def test_word_options_are_refused_for_other_kinds(kind, options):
+    ((name, value),) = options.items()
+    message = f"`{name}` applies only to kind='word'. Received: kind={kind!r}, {name}={value!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build_tokenizer(kind, "abc", **options)
+
+
+def test_bad_word_split_and_unknown_token():
+    with pytest.raises(ValueError, match=r"^`split` must be one of 'words', 'whitespace'\. "):
+        build_tokenizer("word", "abc", split="spaces")
+    for split, token in [("whitespace", "<u nk>"), ("whitespace", "\n"), ("words", "<unk>")]:
+        message = (
+            "`unknown_token` must be None or a string without whitespace that "
+            f"split={split!r} reads as one token. Received: unknown_token={token!r}"
+        )
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            build_tokenizer("word", "abc", split=split, unknown_token=token)
+    with pytest.raises(ValueError, match=r"must not be a token of the vocabulary: .*'<unk>'$"):
+        WordTokenizer(["[PAD]", "[UNK]", "<unk>"], split="whitespace", unknown_token="<unk>")
+
+
+def test_load_refuses_a_bad_split(tmp_path, tokenizers):
+    tokenizers["word"].save(tmp_path)
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "split": "spaces"}))
+    with pytest.raises(ValueError, match=r"holds a 'word' tokenizer that cannot be loaded .*split"):
+        load_tokenizer(tmp_path)
+
+
 # -- every kind ------------------------------------------------------------------------------
 SMALL_SIZES = {"char": None, "word": 60, "wordpiece": 80, "sentencepiece": 400, "bpe": 400}
 
@@ -242,6 +277,98 @@ def test_word_keeps_apostrophes_and_joins_with_documented_spacing():
 def test_word_vocabulary_keeps_most_frequent():
     tokenizer = build_tokenizer("word", "a a a b b c", vocabulary_size=4)
     assert tokenizer.vocabulary == ["[PAD]", "[UNK]", "a", "b"]
+
+
+# -- word: text already tokenized (the "whitespace" split) ---------------------------------
+PTB_LIKE = " the u.s. <unk> fell N % \n\t it 's $ N <unk> \n [PAD] [UNK] \n"
+NO_CLEANING = dict(
+    normalization=None,
+    lowercase=False,
+    strip_punctuation=False,
+    remove_control=False,
+    collapse_whitespace=False,
+    collapse_blank_lines=False,
+)
+
+
+@pytest.fixture(scope="module")
+def ptb_like():
+    return build_tokenizer(
+        "word", PTB_LIKE, split="whitespace", unknown_token="<unk>", **NO_CLEANING
+    )
+
+
+def test_word_whitespace_split_keeps_tokens_as_written(ptb_like):
+    ids = ptb_like.encode(" the u.s. fell <unk> 's \n\n it don't\r\n")
+    tokens = [ptb_like.id_to_token(i) for i in ids]
+    assert tokens == ["the", "u.s.", "fell", "[UNK]", "'s", "\n", "\n", "it", "[UNK]", "\n"]
+    # "<unk>" and the reserved tokens are not learned as words; "\n" is.
+    assert "<unk>" not in ptb_like.vocabulary and "\n" in ptb_like.vocabulary
+    assert ptb_like.vocabulary.count("[PAD]") == ptb_like.vocabulary.count("[UNK]") == 1
+    # "[PAD]" written in the text is an unknown word, never padding.
+    assert ptb_like.encode("[PAD] [UNK] <unk>").tolist() == [ptb_like.unk_id] * 3
+
+
+def test_word_whitespace_decode_writes_the_unknown_token_and_one_space(ptb_like):
+    ids = ptb_like.encode(" the u.s. <unk> zebra \n it 's \n")
+    assert ptb_like.decode(ids) == "the u.s. <unk> <unk>\nit 's\n"
+    assert ptb_like.encode(ptb_like.decode(ids)).tolist() == ids.tolist()
+
+
+def test_word_whitespace_tf_encode_equals_encode(ptb_like):
+    texts = [PTB_LIKE, "", " \n\n ", "the\x0bu.s.\u3000fell\x85N\r\n[PAD]", "unseen 🦓 the"]
+    ragged = ptb_like.tf_encode(tf.constant(texts))
+    assert ragged.to_list() == [ptb_like.encode(text).tolist() for text in texts]
+    scalar = ptb_like.tf_encode(tf.constant(texts[0]))
+    assert scalar.numpy().tolist() == ptb_like.encode(texts[0]).tolist()
+    dataset = tf.data.Dataset.from_tensor_slices(texts).map(ptb_like.tf_encode)
+    for ids, text in zip(dataset.as_numpy_iterator(), texts, strict=True):
+        assert ids.tolist() == ptb_like.encode(text).tolist()
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_word_whitespace_tokens_are_str_split_plus_newlines_property(ptb_like, text):
+    # What `prepare` counts as the words of a tokenized corpus.
+    assert len(ptb_like.encode(text)) == len(text.split()) + text.count("\n")
+
+
+def test_word_whitespace_keeps_every_token_by_default():
+    text = " ".join(f"w{i}" for i in range(10_500))
+    assert build_tokenizer("word", text, split="whitespace").vocabulary_size == 10_502
+    assert build_tokenizer("word", text, 100, split="whitespace").vocabulary_size == 100
+    assert build_tokenizer("word", text).vocabulary_size == 10_000  # the "words" default
+
+
+def test_word_unknown_token_with_the_words_split():
+    tokenizer = build_tokenizer("word", "a UNK b, a UNK.", unknown_token="UNK")
+    assert tokenizer.vocabulary == ["[PAD]", "[UNK]", "a", ",", ".", "b"]
+    ids = tokenizer.encode("a UNK, zebra.")
+    assert ids.tolist() == [2, 1, 3, 1, 4]
+    assert tokenizer.decode(ids) == "a UNK, UNK."
+    assert tokenizer.encode(tokenizer.decode(ids)).tolist() == ids.tolist()
+
+
+def test_word_split_and_unknown_token_are_saved_and_loaded(tmp_path, ptb_like):
+    ptb_like.save(tmp_path)
+    config = json.loads((tmp_path / "tokenizer.json").read_text())
+    assert (config["split"], config["unknown_token"]) == ("whitespace", "<unk>")
+    loaded = load_tokenizer(tmp_path)
+    assert (loaded.split, loaded.unknown_token) == ("whitespace", "<unk>")
+    assert loaded.cleaner == TextCleaner(**NO_CLEANING)
+    assert loaded.encode(PTB_LIKE).tolist() == ptb_like.encode(PTB_LIKE).tolist()
+    assert loaded.decode(loaded.encode(PTB_LIKE)) == ptb_like.decode(ptb_like.encode(PTB_LIKE))
+
+
+def test_word_tokenizer_saved_without_split_loads_as_words(tmp_path, tokenizers):
+    tokenizers["word"].save(tmp_path)
+    path = tmp_path / "tokenizer.json"
+    config = json.loads(path.read_text())
+    del config["split"], config["unknown_token"]
+    path.write_text(json.dumps(config))
+    loaded = load_tokenizer(tmp_path)
+    assert (loaded.split, loaded.unknown_token) == ("words", None)
+    assert loaded.encode(TEXT).tolist() == tokenizers["word"].encode(TEXT).tolist()
 
 
 def test_wordpiece_keeps_newlines_and_merges_pieces(tokenizers):

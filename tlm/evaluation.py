@@ -42,6 +42,11 @@ def evaluate(
     the host, and counts the scored tokens. Targets equal to `mask_token_id`, or with sample
     weight 0, are skipped.
 
+    A stateful model (`stateful=True`, such as `LSTMLanguageModel(stateful=True)`) starts from a
+    zero state and carries it through the dataset, whose batches must continue each other
+    (`tlm.training.contiguous_batches(..., repeat=False)`); the state it had before the call
+    is restored afterwards, so evaluating in the middle of training does not disturb it.
+
     Args:
         model: a callable `token_ids (batch, time) -> logits (batch, time, vocabulary_size)`.
         dataset: an iterable of batches (a `tf.data.Dataset`, e.g. `LMData.test`).
@@ -65,15 +70,32 @@ def evaluate(
     """
     nats, tokens = 0.0, 0.0
     step_function = _step_function(model, mask_token_id)
-    for index, batch in enumerate(dataset):
-        if steps is not None and index >= steps:
-            break
-        x, y, weight = (tuple(batch) + (None,))[:3]
-        if weight is None:
-            weight = tf.ones_like(y, "float32")
-        batch_nats, batch_tokens = step_function(x, y, tf.cast(weight, "float32"))
-        nats += float(batch_nats)
-        tokens += float(batch_tokens)
+    # A stateful model reads the dataset from a zero state; its training state is put back after.
+    carried = getattr(model, "carried_state", None) if getattr(model, "stateful", False) else None
+    saved = tf.identity(carried) if carried is not None else None
+    if carried is not None:
+        model.reset_states()
+    try:
+        for index, batch in enumerate(dataset):
+            if steps is not None and index >= steps:
+                break
+            x, y, weight = (tuple(batch) + (None,))[:3]
+            if carried is not None and x.shape[0] != model.batch_size:
+                raise ValueError(
+                    "A stateful model evaluates batches of exactly its `batch_size` rows, each "
+                    "row continuing the one of the batch before: use "
+                    "`tlm.training.contiguous_batches(ids, sequence_length, batch_size, "
+                    f"repeat=False)`. Received: a batch of {x.shape[0]} rows, "
+                    f"batch_size={model.batch_size}"
+                )
+            if weight is None:
+                weight = tf.ones_like(y, "float32")
+            batch_nats, batch_tokens = step_function(x, y, tf.cast(weight, "float32"))
+            nats += float(batch_nats)
+            tokens += float(batch_tokens)
+    finally:
+        if carried is not None:
+            carried.assign(saved)
     if tokens == 0:
         raise ValueError("`dataset` must contain at least one scored token. Received no tokens.")
     loss = nats / tokens

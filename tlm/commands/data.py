@@ -2,6 +2,7 @@
 
     tlm data describe                   # the default corpus, Shakespeare's plays
     tlm data describe tiny_shakespeare
+    tlm data describe ptb               # Penn Treebank, already tokenized
     tlm data describe path/to/book.txt  # or a folder of .txt files
 
 Taught in notebooks/01_text_preprocessing.ipynb.
@@ -12,8 +13,9 @@ import argparse
 DESCRIBE_HELP = """\
 Print what a corpus holds: characters, words and lines per split, the plays or files in each
 split, the distinct characters (a char tokenizer's vocabulary) and a short sample of the
-training text. CORPUS is a corpus name (shakespeare, tiny_shakespeare) or a path to a .txt
-file or a folder of .txt files; see tlm.data.corpora.load_corpus for how each is split.
+training text; for a corpus already tokenized (ptb), its distinct words too. CORPUS is a corpus
+name (shakespeare, tiny_shakespeare, ptb) or a path to a .txt file or a folder of .txt files;
+see tlm.data.corpora.load_corpus for how each is split.
 """
 
 
@@ -38,7 +40,7 @@ def add_parser(subparsers):
         nargs="?",
         default="shakespeare",
         metavar="CORPUS",
-        help="shakespeare (default), tiny_shakespeare, or a path to a .txt file or folder",
+        help="shakespeare (default), tiny_shakespeare, ptb, or a path to a .txt file or folder",
     )
     describe.add_argument(
         "--sample-length",
@@ -104,6 +106,7 @@ def run(args):
     print(f"  {shown!r}")
     if unseen:
         print(f"Characters not in train (a char tokenizer maps them to [UNK]): {''.join(unseen)!r}")
+    _print_words(corpus, texts["train"], counted[1:])
     if corpus.documents:
         for split in ("validation", "test"):
             print(f"{split.capitalize()} {unit}: {', '.join(corpus.documents[split])}")
@@ -112,3 +115,17 @@ def run(args):
         print(f"Sample (first {args.sample_length} characters of train):")
         print(texts["train"][: args.sample_length])
     return 0
+
+
+def _print_words(corpus, train, held_out):
+    """The vocabulary of a corpus already tokenized: its distinct words, and those unseen."""
+    if not corpus.tokenized:
+        return
+    words = set(train.split())
+    unseen = set(" ".join(held_out).split()) - words
+    unknown = f", {corpus.unknown_token!r} for unknown words" if corpus.unknown_token else ""
+    print(f"Tokenized: words separated by spaces, one sentence per line{unknown}")
+    print(
+        f"Distinct words in train: {len(words):,} ({len(words) + 1:,} with the end of "
+        f"sentence); not in train: {len(unseen):,}"
+    )

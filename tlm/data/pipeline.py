@@ -25,6 +25,15 @@ from tlm.data.corpora import SPLITS, Corpus, load_corpus
 
 # Bump when the cache layout or the meaning of cached ids changes.
 _CACHE_VERSION = 1
+# Every `TextCleaner` step off: the text of a tokenized corpus is read as it is.
+_NO_CLEANING = {
+    "normalization": None,
+    "lowercase": False,
+    "strip_punctuation": False,
+    "remove_control": False,
+    "collapse_whitespace": False,
+    "collapse_blank_lines": False,
+}
 
 
 def make_lm_dataset(
@@ -123,6 +132,10 @@ class LMData:
         test_ids: the tokenized test split, int32.
         characters_per_token: per split, characters of cleaned text per token, to turn a
             loss per token into bits per character.
+        words_per_token: per split of a tokenized corpus (`Corpus.tokenized`), its words per
+            token, to turn a loss per token into bits per word; empty for other corpora. The
+            words are the corpus's own tokens, the end of each sentence included, as Penn
+            Treebank perplexities count them (so 1.0 for its word tokenizer).
     """
 
     train: tf.data.Dataset
@@ -136,6 +149,7 @@ class LMData:
     validation_ids: np.ndarray
     test_ids: np.ndarray
     characters_per_token: dict = dataclasses.field(default_factory=dict)
+    words_per_token: dict = dataclasses.field(default_factory=dict)
 
 
 def prepare(
@@ -158,6 +172,12 @@ def prepare(
     cut into non-overlapping windows (each token a target once) and keep their last partial
     batch, so an evaluation counts every token.
 
+    A corpus that is already tokenized (`Corpus.tokenized`, e.g. "ptb") is read as it is by
+    the "word" kind: its tokens are split on whitespace only, each "\\n" is a token (the end of
+    a sentence), the corpus's `unknown_token` encodes to "[UNK]", no cleaning step runs and
+    every token of the train split is kept unless `vocabulary_size` says otherwise; arguments
+    given here still override these settings.
+
     With `cache_dir`, the tokenized ids (`.npy`, int32) and the trained tokenizer are stored in
     `cache_dir/lm-<key>/`, keyed by a hash of the corpus text and the tokenizer settings, and
     reused by later calls with the same key. The entry is written in a temporary folder and
@@ -174,7 +194,8 @@ def prepare(
         shuffle: shuffle the training windows each epoch.
         seed: seed of the training shuffle.
         cache_dir: folder for cached ids and tokenizers; None caches nothing.
-        **cleaning: `TextCleaner` arguments (e.g. `lowercase=True`) when `tokenizer` is a kind.
+        **cleaning: `TextCleaner` arguments (e.g. `lowercase=True`) when `tokenizer` is a kind,
+            and for the word kind its `split` and `unknown_token` (see `build_tokenizer`).
 
     Returns:
         An `LMData`.
@@ -194,6 +215,10 @@ def prepare(
         corpus = load_corpus(corpus)
 
     if build:
+        # A tokenized corpus is read as it is; the settings join the cache key with `cleaning`.
+        if corpus.tokenized and tokenizer == "word":
+            word_options = {"split": "whitespace", "unknown_token": corpus.unknown_token}
+            cleaning = {**_NO_CLEANING, **word_options, **cleaning}
         settings = {"kind": tokenizer, "vocabulary_size": vocabulary_size, "cleaning": cleaning}
     else:
         settings = {"config": tokenizer.get_config(), "vocabulary": list(tokenizer.vocabulary)}
@@ -239,6 +264,7 @@ def prepare(
         validation_ids=ids["validation"],
         test_ids=ids["test"],
         characters_per_token=characters_per_token,
+        words_per_token=_words_per_token(corpus, ids),
     )
 
 
@@ -256,6 +282,17 @@ def _tokenize(tokenizer, corpus):
         characters_per_token[split] = len(cleaned) / max(len(ids[split]), 1)
         done[text] = split
     return ids, characters_per_token
+
+
+def _words_per_token(corpus, ids):
+    if not corpus.tokenized:
+        return {}
+    words = {}
+    for split in SPLITS:
+        text = getattr(corpus, split)
+        # The tokens of the "whitespace" split: runs of non-space characters, and each "\n".
+        words[split] = (len(text.split()) + text.count("\n")) / max(len(ids[split]), 1)
+    return words
 
 
 def _check_prepare_arguments(  # noqa: PLR0913

@@ -12,7 +12,9 @@ Tiny Shakespeare):
 | `nanogpt-cpu` | 4 layers, 4 heads, 128 wide, context 64   | 810 K  | 2 x 232, emb 128 | 790 K  |
 | `nanogpt-gpu` | 6 layers, 6 heads, 384 wide, context 256  | 10.8 M | 2 x 880, emb 384 | 10.7 M |
 
-`nanogpt-gpu` uses dropout 0.2 in both; the others none.
+`nanogpt-gpu` uses dropout 0.2 in both; the others none. The LSTM alone also has the
+`zaremba-small`, `zaremba-medium` and `zaremba-large` presets of Zaremba et al. (2014), 2 x 200,
+2 x 650 and 2 x 1500 (word-level Penn Treebank; see `tlm.training.TRAINING_PRESETS`).
 
 How the LSTMs were matched: two layers (the classic Zaremba et al. setup), `embedding_dim` equal
 to the Transformer's `hidden_dim`, and `hidden_dim` the multiple of 8 whose total parameter count
@@ -47,6 +49,7 @@ class LSTMConfig:
     hidden_dim: int = 80  # units per LSTM layer (matched to the Transformer's parameter count)
     num_layers: int = 2  # stacked LSTM layers, as in Zaremba et al. (2014)
     dropout: float = 0.0  # on the embedding and between layers, never on the recurrence
+    init_scale: float | None = None  # None: Keras's initializers; s: every weight in [-s, s]
 
 
 TRANSFORMER_PRESETS = {
@@ -72,4 +75,11 @@ LSTM_PRESETS = {
     "tiny": LSTMConfig(),
     "nanogpt-cpu": LSTMConfig(embedding_dim=128, hidden_dim=232),
     "nanogpt-gpu": LSTMConfig(embedding_dim=384, hidden_dim=880, dropout=0.2),
+    # Zaremba et al. (2014), word-level Penn Treebank: two layers, the embedding as wide as the
+    # LSTM, dropout on the non-recurrent connections, every weight uniform in [-s, s]. Their
+    # training recipes (SGD, epoch decay, unroll length, batch size) are
+    # `tlm.training.TRAINING_PRESETS`; they have no Transformer twin.
+    "zaremba-small": LSTMConfig(embedding_dim=200, hidden_dim=200, init_scale=0.1),
+    "zaremba-medium": LSTMConfig(embedding_dim=650, hidden_dim=650, dropout=0.5, init_scale=0.05),
+    "zaremba-large": LSTMConfig(embedding_dim=1500, hidden_dim=1500, dropout=0.65, init_scale=0.04),
 }

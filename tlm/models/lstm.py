@@ -51,6 +51,10 @@ class LSTMLanguageModel(keras.Model):
             connections, which would rule out the fused kernels).
         stateful: carry the final state of each batch into the next one (see above).
         batch_size: the fixed batch size; required when `stateful=True`.
+        init_scale: None keeps Keras's initializers (Glorot / orthogonal, forget-gate bias 1);
+            a float `s` draws every weight matrix (embedding, LSTM kernels, head) uniformly
+            from `[-s, s]` with zero biases and no forget-gate bias, as Zaremba et al. (2014)
+            and TensorFlow's `ptb_word_lm` initialise (0.1 small, 0.05 medium, 0.04 large).
         **kwargs: `keras.Model` arguments (`name`, `dtype`, ...).
 
     Example:
@@ -91,6 +95,7 @@ class LSTMLanguageModel(keras.Model):
         dropout=0.0,
         stateful=False,
         batch_size=None,
+        init_scale=None,
         **kwargs,
     ):
         for name, value in [
@@ -107,6 +112,14 @@ class LSTMLanguageModel(keras.Model):
                     "`batch_size` must be set when `stateful=True`. Received: batch_size=None"
                 )
             check_positive_int("batch_size", batch_size)
+        if init_scale is not None and not (
+            isinstance(init_scale, int | float)
+            and not isinstance(init_scale, bool)
+            and init_scale > 0
+        ):
+            raise ValueError(
+                f"`init_scale` must be None or a number > 0. Received: init_scale={init_scale!r}"
+            )
         super().__init__(**kwargs)
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
@@ -115,15 +128,32 @@ class LSTMLanguageModel(keras.Model):
         self.dropout = dropout
         self.stateful = stateful
         self.batch_size = batch_size
+        self.init_scale = init_scale
+
+        def uniform(default):
+            """`default` (Keras's initializer), or uniform in [-init_scale, init_scale]."""
+            if init_scale is None:
+                return default
+            return keras.initializers.RandomUniform(-init_scale, init_scale)
 
         self.embedding = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, dtype=self.dtype_policy, name="embedding"
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=uniform("uniform"),
+            dtype=self.dtype_policy,
+            name="embedding",
         )
+        lstm_initializers = {
+            "kernel_initializer": uniform("glorot_uniform"),
+            "recurrent_initializer": uniform("orthogonal"),
+            "unit_forget_bias": init_scale is None,
+        }
         self.lstm_layers = [
             keras.layers.LSTM(
                 hidden_dim,
                 return_sequences=True,
                 return_state=True,
+                **lstm_initializers,
                 dtype=self.dtype_policy,
                 name=f"lstm_{i}",
             )
@@ -131,7 +161,12 @@ class LSTMLanguageModel(keras.Model):
         ]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         # float32 logits under mixed precision: the softmax over the vocabulary needs the range.
-        self.head = keras.layers.Dense(vocabulary_size, dtype="float32", name="head")
+        self.head = keras.layers.Dense(
+            vocabulary_size,
+            kernel_initializer=uniform("glorot_uniform"),
+            dtype="float32",
+            name="head",
+        )
 
     @property
     def context_length(self):
@@ -207,6 +242,7 @@ class LSTMLanguageModel(keras.Model):
                 "dropout": self.dropout,
                 "stateful": self.stateful,
                 "batch_size": self.batch_size,
+                "init_scale": self.init_scale,
             }
         )
         return config

@@ -7,12 +7,18 @@ Taught in notebooks/03_lstm_language_model.ipynb and 04_transformer_language_mod
     run = tlm.training.load_run("runs/char-lstm")
 """
 
-from tlm.training.batches import count_windows, lm_batches
+from tlm.training.batches import (
+    contiguous_batches,
+    count_contiguous_batches,
+    count_windows,
+    lm_batches,
+)
 from tlm.training.callbacks import (
     BudgetCallback,
     BudgetProgress,
     FlopsBudget,
     PerplexityCallback,
+    ResetStatesAtEpochStart,
     TerminateOnNaN,
     TextGenerationCallback,
     ThroughputCallback,
@@ -28,9 +34,10 @@ from tlm.training.placement import (
     make_strategy,
     place_model,
 )
+from tlm.training.presets import TRAINING_PRESETS, TrainingPreset
 from tlm.training.recipe import TrainResult, compile_for_training, train
 from tlm.training.runs import BestModelCheckpoint, ResumableBackup, Run, load_run
-from tlm.training.schedules import WarmupCosineDecay
+from tlm.training.schedules import EpochDecay, WarmupCosineDecay
 
 __all__ = [
     "MIXED_PRECISION_POLICIES",
@@ -38,7 +45,9 @@ __all__ = [
     "BestModelCheckpoint",
     "Perplexity",
     "PerplexityCallback",
+    "ResetStatesAtEpochStart",
     "STRATEGIES",
+    "TRAINING_PRESETS",
     "ResumableBackup",
     "Run",
     "RunInUseError",
@@ -51,8 +60,12 @@ __all__ = [
     "FlopsBudget",
     "TrainConfig",
     "TrainResult",
+    "TrainingPreset",
+    "EpochDecay",
     "WarmupCosineDecay",
     "compile_for_training",
+    "contiguous_batches",
+    "count_contiguous_batches",
     "count_windows",
     "lm_batches",
     "load_run",

@@ -1,4 +1,7 @@
-"""A resumable stream of training batches: the order is a pure function of (seed, step).
+"""Resumable streams of training batches: the batch at each step is a pure function of it.
+
+`lm_batches` shuffles windows (the order a pure function of `(seed, step)`);
+`contiguous_batches` lays the stream out in rows that continue each other, for stateful models.
 
 `tf.data`'s `shuffle(reshuffle_each_iteration=True)` draws each epoch's order from the
 iterator's hidden state, so a process that restarts after a crash gets a different order: the
@@ -22,7 +25,7 @@ as nanoGPT samples) costs the same memory.
 import numpy as np
 import tensorflow as tf
 
-from tlm.checks import check_fits_one_batch
+from tlm.checks import check_fits_one_batch, check_positive_int
 
 
 def count_windows(num_ids, sequence_length, stride=None):
@@ -92,3 +95,83 @@ def lm_batches(
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def count_contiguous_batches(num_ids, sequence_length, batch_size):
+    """Batches in one pass of `contiguous_batches` over `num_ids` tokens.
+
+    Example:
+
+    >>> count_contiguous_batches(24, 2, 3)  # 3 rows of 8: windows at 0, 2, 4 (6 needs a 9th)
+    3
+    """
+    rows = num_ids // batch_size
+    return max((rows - 1) // sequence_length, 0)
+
+
+def contiguous_batches(
+    ids, sequence_length, batch_size, *, repeat=True, steps_per_pass=None, start_step=0
+):
+    """Truncated backpropagation through time as a data layout: rows that continue each other.
+
+    The stream is cut into `batch_size` contiguous rows of `len(ids) // batch_size` tokens
+    (the tail that does not fill a row is dropped), and batch `k` is the `k`-th window of
+    `sequence_length` tokens of every row: `x[i] = row_i[k*T : (k+1)*T]` and `y[i]` the same
+    window one token later. So row `i` of batch `k + 1` continues row `i` of batch `k`, and a
+    stateful model (`LSTMLanguageModel(stateful=True)`) that carries its final state from one
+    batch into the next reads each row as one long text, while its gradient stops at the window
+    edge. This is the layout of Zaremba et al. (2014) and TensorFlow's `ptb_word_lm`: every
+    token but the first of each row is a target once per pass.
+
+    Args:
+        ids: 1-D int array of token ids (a whole split, e.g. `LMData.train_ids`).
+        sequence_length: int, tokens per window (the unroll length).
+        batch_size: int, rows (the stateful model's fixed batch size).
+        repeat: True: an endless stream of passes (training); False: one pass (evaluation).
+        steps_per_pass: int or None, batches per pass when shorter than a full pass (an epoch
+            of `TrainConfig.steps_per_epoch` steps starts over at the rows' beginning).
+        start_step: int, index of the first batch in the endless stream (the optimizer step to
+            resume at): batch `g` is window `g % steps_per_pass` of the rows.
+
+    Returns:
+        A `tf.data.Dataset` of `(x, y)`, int32, each `(batch_size, sequence_length)`.
+
+    Example:
+
+    >>> stream = contiguous_batches(np.arange(24), 2, 3, repeat=False)
+    >>> [x.numpy().tolist() for x, _ in stream]
+    [[[0, 1], [8, 9], [16, 17]], [[2, 3], [10, 11], [18, 19]], [[4, 5], [12, 13], [20, 21]]]
+    >>> x, y = next(iter(contiguous_batches(np.arange(24), 2, 3, start_step=4)))
+    >>> x.numpy().tolist(), y.numpy().tolist()
+    ([[2, 3], [10, 11], [18, 19]], [[3, 4], [11, 12], [19, 20]])
+    """
+    check_positive_int("sequence_length", sequence_length)
+    check_positive_int("batch_size", batch_size)
+    batches_per_pass = count_contiguous_batches(len(ids), sequence_length, batch_size)
+    if batches_per_pass < 1:
+        raise ValueError(
+            f"`ids` must fill `batch_size` rows of at least sequence_length + 1 tokens. "
+            f"Received: {len(ids)} ids, batch_size={batch_size}, "
+            f"sequence_length={sequence_length}"
+        )
+    if steps_per_pass is None:
+        steps_per_pass = batches_per_pass
+    elif not 1 <= steps_per_pass <= batches_per_pass:
+        raise ValueError(
+            f"`steps_per_pass` must be between 1 and the {batches_per_pass} batches of a full "
+            f"pass. Received: steps_per_pass={steps_per_pass}"
+        )
+    rows = len(ids) // batch_size
+    table = tf.constant(np.asarray(ids[: rows * batch_size], dtype="int32").reshape(batch_size, -1))
+
+    def window(step):
+        start = (step % steps_per_pass) * sequence_length
+        windows = table[:, start : start + sequence_length + 1]
+        return windows[:, :-1], windows[:, 1:]  # (batch_size, sequence_length) each
+
+    steps = (
+        tf.data.Dataset.range(int(start_step), np.iinfo(np.int64).max)
+        if repeat
+        else tf.data.Dataset.range(steps_per_pass)
+    )
+    return steps.map(window).prefetch(tf.data.AUTOTUNE)

@@ -35,6 +35,28 @@ def _global_step(model):
     return int(optimizer.iterations.numpy()) if optimizer is not None else 0
 
 
+class ResetStatesAtEpochStart(keras.callbacks.Callback):
+    """Zero a stateful model's carried state when an epoch starts at its first step.
+
+    A stateful model (`LSTMLanguageModel(stateful=True)`) carries each batch's final state into
+    the next; each epoch reads the contiguous rows from their beginning, so the state starts
+    from zeros there. An epoch resumed in its middle (after a crash, from a backup that holds
+    the carried state) keeps the state it was restored with, so the resumed run matches the
+    uninterrupted one. `train` adds this callback for stateful models.
+
+    Args:
+        steps_per_epoch: int, optimizer steps in one epoch.
+    """
+
+    def __init__(self, steps_per_epoch):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if _global_step(self.model) % self.steps_per_epoch == 0:
+            self.model.reset_states()
+
+
 class PerplexityCallback(keras.callbacks.Callback):
     """Exact validation perplexity and bits per character, every epoch or every N steps.
 

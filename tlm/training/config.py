@@ -30,6 +30,7 @@ from tlm.training.optimizers import OPTIMIZERS
 from tlm.training.placement import MIXED_PRECISION_POLICIES, STRATEGIES
 
 JIT_COMPILE_CHOICES = ("auto", True, False)
+SCHEDULES = ("cosine", "epoch_decay")
 VERBOSITIES = ("auto", 0, 1, 2)
 
 
@@ -103,6 +104,15 @@ class TrainConfig:
         None, "floor of the cosine decay, reached at the last step; None: learning_rate / 10"
     )
     warmup_steps: int = setting(0, "steps of linear warm-up before the cosine decay")
+    schedule: str = setting(
+        "cosine",
+        "learning-rate schedule: cosine (warm-up, then cosine decay to min_learning_rate) or "
+        "epoch_decay (constant for constant_epochs epochs, then times decay_rate each epoch, "
+        "as Zaremba et al. 2014)",
+        choices=SCHEDULES,
+    )
+    decay_rate: float = setting(0.5, "epoch_decay: the factor applied at each later epoch")
+    constant_epochs: int = setting(4, "epoch_decay: epochs at the full learning rate")
     weight_decay: float = setting(0.1, "AdamW's decoupled weight decay on weight matrices")
     beta_1: float = setting(0.9, "Adam/AdamW first-moment decay")
     beta_2: float = setting(0.99, "Adam/AdamW second-moment decay (0.99 as nanoGPT)")
@@ -183,6 +193,7 @@ class TrainConfig:
         for name in ("sample_every_n_epochs", "sample_max_new_tokens", "steps_per_execution"):
             check_positive_int(name, getattr(self, name))
         check_non_negative_int("warmup_steps", self.warmup_steps)
+        self._check_schedule()
         if self.seed is not None:
             check_non_negative_int("seed", self.seed)
         check_positive_number("learning_rate", self.learning_rate)
@@ -221,6 +232,19 @@ class TrainConfig:
             )
         for prompt in self.sample_prompts or ():
             check_unicode_text("sample_prompts", prompt)
+
+    def _check_schedule(self):
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_positive_int("constant_epochs", self.constant_epochs)
+        if not (isinstance(self.decay_rate, int | float) and 0 < self.decay_rate <= 1):
+            raise ValueError(
+                f"`decay_rate` must be in (0, 1]. Received: decay_rate={self.decay_rate!r}"
+            )
+        if self.schedule == "epoch_decay" and self.warmup_steps:
+            raise ValueError(
+                "`warmup_steps` applies to the cosine schedule only; set it to 0 with "
+                f"schedule='epoch_decay'. Received: warmup_steps={self.warmup_steps}"
+            )
 
     @classmethod
     def from_overrides(cls, config=None, **overrides):

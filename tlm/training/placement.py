@@ -63,12 +63,16 @@ def place_model(model, policy=None, strategy=None, sequence_length=8):
     >>> place_model(model, "mixed_bfloat16").dtype_policy.name
     'mixed_bfloat16'
     """
-    dummy = np.ones((1, sequence_length), "int32")
+    # A stateful model takes batches of exactly its batch size; its build call moves the state.
+    stateful = bool(getattr(model, "stateful", False))
+    dummy = np.ones((model.batch_size if stateful else 1, sequence_length), "int32")
     wrong_policy = policy and model.dtype_policy.name != policy
     wrong_scope = strategy and model.distribute_strategy is not strategy
     if not model.built:
         # Build here, so that a copy starts from the very weights this model would have had.
         model(dummy)
+        if stateful:
+            model.reset_states()
     if not (wrong_policy or wrong_scope):
         return model
     weights = model.get_weights()
@@ -78,7 +82,7 @@ def place_model(model, policy=None, strategy=None, sequence_length=8):
         with strategy.scope() if strategy else contextlib.nullcontext():
             copy = type(model).from_config(_without_dtype_policies(model.get_config()))
             copy(dummy)
-            copy.set_weights(weights)
+            copy.set_weights(weights)  # the carried state of a stateful model too
     finally:
         keras.config.set_dtype_policy(previous)
     return copy

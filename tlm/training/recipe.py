@@ -16,6 +16,10 @@ plain `model.fit` with the callbacks of `tlm.training.callbacks`; what it adds i
   `seed` and `deterministic=True` (op determinism) the resumed run ends with the same weights
   as an uninterrupted one. Dropout masks are the exception: Keras' random-seed state is not
   part of a backup, so runs with dropout resume statistically, not bit for bit;
+- a stateful model (`LSTMLanguageModel(stateful=True)`) trains on contiguous rows
+  (`tlm.training.batches.contiguous_batches`: row i of each batch continues row i of the one
+  before) with its state carried from batch to batch, zeroed when an epoch starts, and is
+  validated the same way; the backup holds the state, so it resumes exactly too;
 - distribution goes through `tf.distribute`: the model is rebuilt and compiled inside
   `strategy.scope()` (weights copied), and `fit` splits each global batch across replicas.
   `MirroredStrategy` covers the GPUs (or CPU devices) of one machine;
@@ -42,11 +46,17 @@ from tlm.checks import check_fits_one_batch
 from tlm.files import atomic_path
 from tlm.plotting import plot_training_curves
 from tlm.training import runs
-from tlm.training.batches import count_windows, lm_batches
+from tlm.training.batches import (
+    contiguous_batches,
+    count_contiguous_batches,
+    count_windows,
+    lm_batches,
+)
 from tlm.training.callbacks import (
     BudgetCallback,
     BudgetProgress,
     PerplexityCallback,
+    ResetStatesAtEpochStart,
     TerminateOnNaN,
     TextGenerationCallback,
     ThroughputCallback,
@@ -59,7 +69,7 @@ from tlm.training.lock import run_lock
 from tlm.training.metrics import Perplexity
 from tlm.training.optimizers import make_optimizer
 from tlm.training.placement import make_strategy, place_model, resolve_jit_compile
-from tlm.training.schedules import WarmupCosineDecay
+from tlm.training.schedules import EpochDecay, WarmupCosineDecay
 
 
 @dataclasses.dataclass
@@ -138,14 +148,7 @@ def _train(model, data, config, out):
     step = start_step
     try:
         for first_epoch, last_epoch, steps in _phases(start_step, plan.steps_per_epoch, config):
-            stream = lm_batches(
-                data.train_ids,
-                plan.sequence_length,
-                plan.batch_size,
-                stride=plan.stride,
-                seed=plan.data_seed,
-                start_step=step,
-            )
+            stream = _train_stream(data, plan, step)
             model.fit(
                 stream,
                 epochs=last_epoch,
@@ -181,6 +184,7 @@ class _Plan:
     steps_per_epoch: int
     total_steps: int
     data_seed: int
+    stateful: bool = False  # contiguous rows, state carried across batches (see `_plan`)
 
     def record(self):
         return dataclasses.asdict(self)
@@ -189,9 +193,19 @@ class _Plan:
 def _plan(model, data, config, out):
     """Check the data against the config and `out`; derive the step plan. Writes nothing."""
     sequence_length, batch_size = int(data.sequence_length), int(data.batch_size)
+    stateful = bool(getattr(model, "stateful", False))
     stride = config.stride or sequence_length
-    windows = count_windows(len(data.train_ids), sequence_length, stride)
-    check_fits_one_batch("train", len(data.train_ids), windows, sequence_length, batch_size, stride)
+    if stateful:
+        _check_stateful(model, data, config)
+        batches_per_pass = count_contiguous_batches(
+            len(data.train_ids), sequence_length, batch_size
+        )
+    else:
+        windows = count_windows(len(data.train_ids), sequence_length, stride)
+        check_fits_one_batch(
+            "train", len(data.train_ids), windows, sequence_length, batch_size, stride
+        )
+        batches_per_pass = windows // batch_size
     validation_ids = getattr(data, "validation_ids", None)
     if validation_ids is not None and len(validation_ids) < sequence_length + 1:
         raise ValueError(
@@ -212,7 +226,10 @@ def _plan(model, data, config, out):
         data_seed = existing["plan"]["data_seed"]
     else:
         data_seed = random.randrange(2**31)
-    steps_per_epoch = config.steps_per_epoch or windows // batch_size
+    steps_per_epoch = config.steps_per_epoch or batches_per_pass
+    if stateful:
+        # Each epoch reads the rows from their start, so it is at most one pass.
+        steps_per_epoch = min(steps_per_epoch, batches_per_pass)
     return _Plan(
         sequence_length,
         batch_size,
@@ -220,7 +237,67 @@ def _plan(model, data, config, out):
         steps_per_epoch,
         config.epochs * steps_per_epoch,
         data_seed,
+        stateful,
     )
+
+
+def _check_stateful(model, data, config):
+    """A stateful model trains on contiguous rows of exactly its batch size, on one device."""
+    if int(data.batch_size) != model.batch_size:
+        raise ValueError(
+            "A stateful model trains on batches of exactly its `batch_size` rows: prepare the "
+            "data with the same batch size. Received: model batch_size="
+            f"{model.batch_size}, data batch_size={data.batch_size}"
+        )
+    if config.stride is not None:
+        raise ValueError(
+            "`stride` does not apply to a stateful model, whose batches are consecutive windows "
+            f"of contiguous rows. Received: stride={config.stride}"
+        )
+    if config.strategy is not None:
+        raise ValueError(
+            "A stateful model trains on one device: its carried state has a fixed batch size. "
+            f"Received: strategy={config.strategy!r}"
+        )
+    for split in ("train", "validation"):
+        ids = getattr(data, f"{split}_ids", None)
+        length, rows = int(data.sequence_length), int(data.batch_size)
+        if ids is not None and count_contiguous_batches(len(ids), length, rows) < 1:
+            raise ValueError(
+                f"The {split} split is too small for one batch of contiguous rows: it needs "
+                "batch_size rows of at least sequence_length + 1 tokens. Received: "
+                f"{len(ids)} tokens, batch_size={rows}, sequence_length={length}"
+            )
+
+
+def _train_stream(data, plan, step):
+    """The endless training stream from optimizer step `step` on."""
+    if plan.stateful:
+        return contiguous_batches(
+            data.train_ids,
+            plan.sequence_length,
+            plan.batch_size,
+            steps_per_pass=plan.steps_per_epoch,
+            start_step=step,
+        )
+    return lm_batches(
+        data.train_ids,
+        plan.sequence_length,
+        plan.batch_size,
+        stride=plan.stride,
+        seed=plan.data_seed,
+        start_step=step,
+    )
+
+
+def _validation_batches(data, stateful):
+    """The validation batches `train` scores: `data.validation`, or for a stateful model the
+    validation split in contiguous rows of its batch size (state carried through the split)."""
+    if stateful:
+        return contiguous_batches(
+            data.validation_ids, int(data.sequence_length), int(data.batch_size), repeat=False
+        )
+    return data.validation
 
 
 def _check_same_training(existing, config, out):
@@ -240,8 +317,9 @@ def _check_same_training(existing, config, out):
 def compile_for_training(model, config=None, total_steps=None, pad_id=None, strategy=None):
     """Compile `model` the way `train` does, for a training loop of your own (`model.fit`).
 
-    The optimizer of `config` (a `TrainConfig`, default `TrainConfig()`) with its warm-up and
-    cosine schedule over `total_steps`, sparse cross-entropy on logits ignoring `pad_id`, the
+    The optimizer of `config` (a `TrainConfig`, default `TrainConfig()`) with its schedule over
+    `total_steps` (warm-up and cosine decay, or `EpochDecay` over `config.epochs` equal epochs),
+    sparse cross-entropy on logits ignoring `pad_id`, the
     exact `Perplexity` metric, `steps_per_execution`, and `jit_compile` resolved as `train`
     resolves it (XLA for the Transformer). Benchmarks use it to time what `train` runs.
 
@@ -270,12 +348,7 @@ def compile_for_training(model, config=None, total_steps=None, pad_id=None, stra
             )
         total_steps = config.epochs * config.steps_per_epoch
     with strategy.scope() if strategy else contextlib.nullcontext():
-        schedule = WarmupCosineDecay(
-            config.learning_rate,
-            config.warmup_steps,
-            max(total_steps - config.warmup_steps, 0),
-            _min_learning_rate(config),
-        )
+        schedule = _schedule(config, total_steps)
         model.compile(
             optimizer=make_optimizer(
                 config.optimizer,
@@ -293,6 +366,22 @@ def compile_for_training(model, config=None, total_steps=None, pad_id=None, stra
             steps_per_execution=config.steps_per_execution,
             jit_compile=resolve_jit_compile(model, config.jit_compile, strategy),
         )
+
+
+def _schedule(config, total_steps):
+    """The learning-rate schedule of `config` over `total_steps` optimizer steps."""
+    if config.schedule == "epoch_decay":
+        # `train` plans `epochs` epochs of equal length over `total_steps`.
+        steps_per_epoch = max(total_steps // config.epochs, 1)
+        return EpochDecay(
+            config.learning_rate, steps_per_epoch, config.decay_rate, config.constant_epochs
+        )
+    return WarmupCosineDecay(
+        config.learning_rate,
+        config.warmup_steps,
+        max(total_steps - config.warmup_steps, 0),
+        _min_learning_rate(config),
+    )
 
 
 def _min_learning_rate(config):
@@ -313,9 +402,11 @@ class _Callbacks:
         self.budget = TimeBudget(config.time_budget) if config.time_budget else None
         self.history_writer = runs.HistoryWriter(out)
         callbacks = [self.nan_guard, self.throughput, self.budget]
+        if plan.stateful:
+            callbacks.insert(0, ResetStatesAtEpochStart(plan.steps_per_epoch))
         callbacks.append(
             PerplexityCallback(
-                data.validation,
+                _validation_batches(data, plan.stateful),
                 characters_per_token,
                 every_n_steps=config.evaluate_every_steps,
                 mask_token_id=pad_id,

@@ -36,15 +36,23 @@ _CLASSES = {
 }
 
 
-def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
+def build_tokenizer(
+    kind, texts, vocabulary_size=None, *, split=None, unknown_token=None, **cleaning
+):
     """Train a tokenizer of `kind` on `texts` and return it.
 
     Args:
         kind: one of `TOKENIZER_KINDS`: "char", "word", "wordpiece", "sentencepiece", "bpe".
         texts: the training text, a str or an iterable of str (e.g. a corpus's train split).
         vocabulary_size: the largest vocabulary, reserved tokens included; default
-            `DEFAULT_VOCABULARY_SIZES[kind]`. Char and word keep the most frequent tokens; the
-            subword kinds learn at most this many pieces (fewer on a small text).
+            `DEFAULT_VOCABULARY_SIZES[kind]`, except that a word tokenizer with
+            `split="whitespace"` keeps every token seen (the corpus fixed its vocabulary). Char
+            and word keep the most frequent tokens; the subword kinds learn at most this many
+            pieces (fewer on a small text).
+        split: word kind only: "words" (default) or "whitespace" for text already tokenized
+            (see `WordTokenizer`).
+        unknown_token: word kind only: the text's own mark of an unknown word, e.g. "<unk>";
+            it encodes to `unk_id` and is not learned as a word.
         **cleaning: `TextCleaner` arguments, e.g. `lowercase=True`.
 
     Example:
@@ -54,6 +62,16 @@ def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
     'to be'
     """
     check_choice("kind", kind, TOKENIZER_KINDS)
+    word_options = {
+        name: value
+        for name, value in (("split", split), ("unknown_token", unknown_token))
+        if value is not None
+    }
+    for name, value in word_options.items():
+        if kind != "word":
+            raise ValueError(
+                f"`{name}` applies only to kind='word'. Received: kind={kind!r}, {name}={value!r}"
+            )
     # Not `tlm.checks.check_optional_positive_int`: the least size depends on the kind, and the
     # error states that least size whatever the wrong value (0, 2.5 or 2 for a char tokenizer).
     minimum = _CLASSES[kind].minimum_vocabulary_size
@@ -73,9 +91,11 @@ def build_tokenizer(kind, texts, vocabulary_size=None, **cleaning):
     if not any(texts):
         raise ValueError("`texts` must contain some text to train on. Received: empty texts")
     cleaner = TextCleaner(**cleaning)
-    if vocabulary_size is None:
+    if vocabulary_size is None and split != "whitespace":
         vocabulary_size = DEFAULT_VOCABULARY_SIZES[kind]
-    return _CLASSES[kind].train(texts, vocabulary_size=vocabulary_size, cleaner=cleaner)
+    return _CLASSES[kind].train(
+        texts, vocabulary_size=vocabulary_size, cleaner=cleaner, **word_options
+    )
 
 
 def load_tokenizer(directory):

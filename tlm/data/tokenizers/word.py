@@ -6,11 +6,22 @@ notebooks/01_text_preprocessing.ipynb.
 """
 
 import collections
+import json
+import os
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tlm.data.tokenizers.base import RESERVED_TOKENS, UNK_TOKEN, Tokenizer, check_vocabulary
+from tlm.checks import check_choice
+from tlm.data.tokenizers.base import (
+    NEWLINE_TOKEN,
+    RESERVED_TOKENS,
+    UNK_TOKEN,
+    VOCABULARY_FILE,
+    Tokenizer,
+    check_vocabulary,
+)
 
 # RE2 patterns shared by training, `encode` and `tf_encode`. A word is a run of letters, marks,
 # digits, "_" and apostrophes ("don't", "o'er" stay whole); each punctuation or symbol character
@@ -21,6 +32,18 @@ _WORD_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 _WORD_KEEP = r"\[UNK\]|\n|" + _WORD_CJK + r"|[^\pL\pM\pN_'’\s\p{Z}]"
 _WORD_SPLIT = _WORD_KEEP + r"|[\s\p{Z}]"
 _WORD_CHARACTERS = r"[\pL\pM\pN_'’]+"
+# The "whitespace" split, for text already tokenized: a token is a run of non-whitespace
+# characters, "\n" is a token (the end of a sentence). The class is the whitespace of Python's
+# `str.split()`, so a text's tokens are its `split()` plus one per "\n".
+_WHITESPACE = r"[\s\p{Z}\x0b\x1c-\x1f\x85]"
+_WHITESPACE_KEEP = r"\n"
+_WHITESPACE_SPLIT = _WHITESPACE_KEEP + "|" + _WHITESPACE
+# (split pattern, keep pattern) of each `split` setting of `WordTokenizer`.
+_SPLIT_PATTERNS = {
+    "words": (_WORD_SPLIT, _WORD_KEEP),
+    "whitespace": (_WHITESPACE_SPLIT, _WHITESPACE_KEEP),
+}
+WORD_SPLITS = tuple(_SPLIT_PATTERNS)
 # Spacing rules used by `decode` (word and wordpiece): no space before closing punctuation or
 # after opening punctuation, none around "-", "/", "\n" and CJK characters; one space otherwise.
 _NO_SPACE_BEFORE = set(".,;:!?)]}%…»”’-/")
@@ -110,56 +133,143 @@ class VocabularyTokenizer(Tokenizer):
 class WordTokenizer(VocabularyTokenizer):
     r"""One token per word, punctuation character, CJK character or newline.
 
-    Splitting (RE2 via `tensorflow_text.regex_split`, the same op in `encode` and `tf_encode`):
-    words are runs of letters, marks, digits, "_" and apostrophes; every other non-space
-    character is its own token; each Han / kana character is a token; "\n" is a token; spaces
-    and tabs only separate. The vocabulary keeps the `vocabulary_size - 2` most frequent tokens
-    (ties alphabetical); every other token is `unk_id`, decoded as "[UNK]": that is the
-    word-level loss.
+    Splitting (RE2 via `tensorflow_text.regex_split`, the same op in `encode` and `tf_encode`)
+    follows `split`:
 
-    `decode` joins tokens with one space, except: none before `.,;:!?)]}%…»”’`, none after
-    `([{¿¡«“‘`, none around "-", "/", "\n" or CJK characters. So `decode` does not restore the
-    original spacing ("a , b" -> "a, b"), but ids are stable: `encode(decode(encode(s))) ==
-    encode(s)`.
+    - "words" (default): words are runs of letters, marks, digits, "_" and apostrophes; every
+      other non-space character is its own token; each Han / kana character is a token; "\n" is
+      a token; spaces and tabs only separate.
+    - "whitespace", for text that is already tokenized (Penn Treebank: tokens separated by
+      spaces, one sentence per line): a token is a run of non-whitespace characters, kept as it
+      is ("don't", "u.s.", "$"), and "\n" is a token, the end of a sentence; spaces and tabs
+      only separate.
+
+    The vocabulary keeps the `vocabulary_size - 2` most frequent tokens (ties alphabetical;
+    every token when `vocabulary_size` is None); every other token is `unk_id`: that is the
+    word-level loss. `unknown_token` is the text's own mark of a word outside its vocabulary
+    ("<unk>" in Penn Treebank): it is not counted as a word in training, encodes to `unk_id`,
+    and `decode` writes `unk_id` as it (as "[UNK]" when `unknown_token` is None).
+
+    `decode` joins tokens with one space, none around "\n". With the "words" split it also
+    leaves none before `.,;:!?)]}%…»”’`, none after `([{¿¡«“‘` and none around "-", "/" or CJK
+    characters, so it does not restore the original spacing ("a , b" -> "a, b"). Either way ids
+    are stable: `encode(decode(encode(s))) == encode(s)`.
 
     Args:
         vocabulary: list of tokens starting with "[PAD]", "[UNK]".
         cleaner: the `TextCleaner` used by `encode`.
+        split: "words" or "whitespace" (see above).
+        unknown_token: None, or the token of the (cleaned) text that stands for an unknown
+            word: one token of `split`, not in `vocabulary` (other than as "[UNK]").
 
     Example:
 
     >>> tokenizer = build_tokenizer("word", "To be, or not to be:\nthat is the question.")
     >>> tokenizer.decode(tokenizer.encode("To be, or not to sleep."))
     'To be, or not to [UNK].'
+    >>> ptb = build_tokenizer(
+    ...     "word", " the <unk> fell \n", split="whitespace", unknown_token="<unk>"
+    ... )
+    >>> ptb.vocabulary
+    ['[PAD]', '[UNK]', '\n', 'fell', 'the']
+    >>> ptb.decode(ptb.encode(" the u.s. fell \n"))
+    'the <unk> fell\n'
     """
 
     kind = "word"
 
-    def __init__(self, vocabulary, cleaner=None):
+    def __init__(self, vocabulary, cleaner=None, split="words", unknown_token=None):
         super().__init__(vocabulary, cleaner)
-        self._joiner = WordJoiner(self._vocabulary, _WORD_CJK)
+        check_choice("split", split, WORD_SPLITS)
+        self.split = split
+        self.unknown_token = unknown_token
+        self._check_unknown_token()
+        # What `decode` writes for each id: the vocabulary, with `unk_id` as `unknown_token`.
+        self._written = list(self._vocabulary)
+        self._written[self.unk_id] = unknown_token if unknown_token is not None else UNK_TOKEN
+        self._joiner = WordJoiner(self._written, _WORD_CJK)
 
-    @staticmethod
-    def _split(strings):
-        return _split_words(strings, _WORD_SPLIT, _WORD_KEEP)
+    def _check_unknown_token(self):
+        token = self.unknown_token
+        if token is None:
+            return
+        one_token = isinstance(token, str) and token.split() == [token]
+        if one_token:
+            one_token = self._split(tf.constant(token)).numpy().tolist() == [token.encode()]
+        if not one_token:
+            raise ValueError(
+                "`unknown_token` must be None or a string without whitespace that "
+                f"split={self.split!r} reads as one token. Received: unknown_token={token!r}"
+            )
+        if self._token_index().get(token, self.unk_id) != self.unk_id:
+            raise ValueError(
+                "`unknown_token` must not be a token of the vocabulary: it encodes to the id of "
+                f"{UNK_TOKEN}. Received: unknown_token={token!r}"
+            )
+
+    def _split(self, strings):
+        return _split_words(strings, *_SPLIT_PATTERNS[self.split])
 
     @classmethod
-    def train(cls, texts, vocabulary_size, cleaner):
+    def train(cls, texts, vocabulary_size, cleaner, split="words", unknown_token=None):
+        # A tokenizer with no words checks `split` and `unknown_token` before the text is read.
+        cls(RESERVED_TOKENS, cleaner, split=split, unknown_token=unknown_token)
         counts = collections.Counter()
         for text in texts:
-            counts.update(cls._split(cleaner.clean_tensor(tf.constant(text))).numpy().tolist())
-        counts.pop(UNK_TOKEN.encode(), None)
+            cleaned = cleaner.clean_tensor(tf.constant(text))
+            counts.update(_split_words(cleaned, *_SPLIT_PATTERNS[split]).numpy().tolist())
+        for token in (*RESERVED_TOKENS, unknown_token):
+            if token is not None:
+                counts.pop(token.encode("utf-8"), None)
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         words = [word.decode("utf-8") for word, _ in ranked]
-        return cls([*RESERVED_TOKENS, *words[: vocabulary_size - len(RESERVED_TOKENS)]], cleaner)
+        if vocabulary_size is not None:
+            words = words[: vocabulary_size - len(RESERVED_TOKENS)]
+        return cls([*RESERVED_TOKENS, *words], cleaner, split=split, unknown_token=unknown_token)
 
     def encode_clean(self, text):
         index = self._token_index()
-        words = self._split(tf.constant(text)).numpy().tolist()
-        return [index.get(word.decode("utf-8"), self.unk_id) for word in words]
+        tokens = self._split(tf.constant(text)).numpy().tolist()
+        ids = np.array(
+            [index.get(token.decode("utf-8"), self.unk_id) for token in tokens], dtype=np.int32
+        )
+        # "[PAD]" written in the text (one token of the "whitespace" split) is not padding.
+        ids[ids == self.pad_id] = self.unk_id
+        return ids
 
     def _tf_encode_clean(self, strings):
-        return self._table().lookup(self._split(strings))
+        ids = self._table().lookup(self._split(strings))
+        return tf.ragged.map_flat_values(
+            lambda flat: tf.where(flat == self.pad_id, self.unk_id, flat), ids
+        )
 
     def _decode_ids(self, ids):
-        return self._joiner.join([self._vocabulary[i] for i in ids], ids)
+        tokens = [self._written[i] for i in ids]
+        if self.split == "whitespace":
+            return _join_with_spaces(tokens)
+        return self._joiner.join(tokens, ids)
+
+    def get_config(self):
+        return {**super().get_config(), "split": self.split, "unknown_token": self.unknown_token}
+
+    @classmethod
+    def from_files(cls, directory, config, cleaner):
+        # Tokenizers saved before `split` and `unknown_token` existed split into words.
+        with open(os.path.join(directory, VOCABULARY_FILE), encoding="utf-8") as file:
+            vocabulary = json.load(file)
+        return cls(
+            vocabulary,
+            cleaner,
+            split=config.get("split", "words"),
+            unknown_token=config.get("unknown_token"),
+        )
+
+
+def _join_with_spaces(tokens):
+    """Tokens of the "whitespace" split, one space between them and none around "\\n"."""
+    pieces = []
+    for i, token in enumerate(tokens):
+        if i and token != NEWLINE_TOKEN and tokens[i - 1] != NEWLINE_TOKEN:
+            pieces.append(" ")
+        pieces.append(token)
+    return "".join(pieces)
