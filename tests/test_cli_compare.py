@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -82,3 +83,28 @@ def test_quick_comparison_runs_end_to_end_in_a_subprocess(tmp_path):
     for kind in ("transformer", "lstm"):
         for name in ("model.keras", "config.json", "history.json", "tokenizer"):
             assert (out / kind / name).exists(), (kind, name)
+
+
+@pytest.mark.slow
+def test_a_word_level_comparison_on_penn_treebank_reports_bits_per_word(tmp_path):
+    if not os.path.isfile(os.path.join(os.environ.get("TLM_DATA_DIR", ""), "ptb", "ptb.train.txt")):
+        pytest.skip("needs TLM_DATA_DIR with ptb/")
+    out = tmp_path / "ptb"
+    arguments = ["compare", "--quick", "--corpus", "ptb", "--tokenizer", "word", "--out", str(out)]
+    completed = subprocess.run(
+        [sys.executable, "-m", "tlm", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    data = json.loads((out / "results.json").read_text())
+    assert data["settings"]["vocabulary_size"] == 10_001  # PTB's 10,000 words and [PAD]
+    for run in data["runs"]:
+        figures = run["figures"]
+        # Each PTB token is a word: bits per word are the test loss in bits.
+        assert figures["test_bits_per_word"] == pytest.approx(figures["test_loss"] / math.log(2))
+        assert figures["test_perplexity"] < 10_001  # it learned something in the quick budget
+    report = (out / "report.md").read_text()
+    assert "Test bits/word" in report
+    assert "reached a test perplexity of 114.5" in report  # the published LSTM, for orientation

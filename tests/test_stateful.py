@@ -297,3 +297,13 @@ def test_the_zaremba_presets_are_the_papers_recipes():
     assert (large.sequence_length, large.config.global_clipnorm) == (35, 10 / 35)
     stateless = small.build_model(100, stateful=False)
     assert not stateless.stateful and stateless.batch_size is None
+
+
+def test_a_comparison_on_ptb_states_the_published_lstm_figure_for_orientation():
+    from tlm.compare.report import published_figures
+
+    (paragraph,) = published_figures({"corpus": "ptb", "tokenizer": "word"})
+    assert "test perplexity of 114.5 (validation 120.7)" in paragraph
+    assert "13 epochs" in paragraph and "zaremba-small" in paragraph
+    assert published_figures({"corpus": "ptb", "tokenizer": "char"}) == []
+    assert published_figures({"corpus": "shakespeare", "tokenizer": "word"}) == []

@@ -52,7 +52,7 @@ class TrainJob:
     dropout: float | None = _setting(None, "dropout rate; None: the preset's")
     corpus: str = _setting(
         "shakespeare",
-        "corpus name (shakespeare, tiny_shakespeare) or path to a .txt file or folder of them",
+        "corpus name (shakespeare, tiny_shakespeare, ptb) or path to a .txt file or folder of them",
     )
     tokenizer: str = _setting("char", "tokenizer kind: char, word, wordpiece, sentencepiece, bpe")
     vocabulary_size: int | None = _setting(

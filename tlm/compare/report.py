@@ -19,6 +19,7 @@ SCORES = (
     "test_perplexity",
     "validation_perplexity",
     "test_bits_per_character",
+    "test_bits_per_word",
     "train_tokens_per_second",
     "generation_tokens_per_second",
 )
@@ -114,6 +115,8 @@ def reading(result):
             )
         )
 
+    paragraphs.extend(published_figures(settings))
+
     caveats = [
         f"the budget is small ({budget}), so both models are far from converged and the "
         "ranking can change with more training",
@@ -127,6 +130,31 @@ def reading(result):
         caveats.append(f"{len(result.seeds)} seeds; figures are mean ± sample standard deviation")
     caveats.append("speeds are measured on this machine and depend on its load")
     paragraphs.append("Caveats: " + "; ".join(caveats) + ".")
+    return paragraphs
+
+
+def published_figures(settings):
+    """For orientation, the published results of `tlm.training.TRAINING_PRESETS` on this corpus
+    and tokenizer (Zaremba et al. 2014 on ptb), as paragraphs; none for other data.
+
+    Example:
+
+    >>> published_figures({"corpus": "ptb", "tokenizer": "word"})[0][:60]
+    'For orientation: on this corpus Zaremba, Sutskever and Vinya'
+    """
+    from tlm.training.presets import TRAINING_PRESETS
+
+    paragraphs = []
+    for name, preset in TRAINING_PRESETS.items():
+        if preset.corpus != (settings.get("corpus"), settings.get("tokenizer")):
+            continue
+        paragraphs.append(
+            f"For orientation: on this corpus {preset.reference} reached a test perplexity of "
+            f"{preset.published['test']} (validation {preset.published['validation']}) with a "
+            f"stateful LSTM trained for {preset.config.epochs} epochs (tlm's `{name}` recipe, "
+            "`benchmarks/ptb_zaremba.py`); a comparison under a small budget trains far less."
+        )
+        break  # the first (smallest) recipe is enough for orientation
     return paragraphs
 
 

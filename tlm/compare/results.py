@@ -35,6 +35,8 @@ FIGURES = (
     Figure("validation_perplexity", "Val perplexity", better="lower"),
     Figure("test_perplexity", "Test perplexity", better="lower"),
     Figure("test_bits_per_character", "Test bits/char", better="lower", decimals=3),
+    # Only for a tokenized corpus, whose words are its tokens (ptb); left out of other tables.
+    Figure("test_bits_per_word", "Test bits/word", better="lower", decimals=3),
     Figure("generation_tokens_per_second", "Gen tokens/s", better="higher", decimals=0),
     Figure("generation_first_call_seconds", "Gen first call", unit="s", decimals=2),
 )

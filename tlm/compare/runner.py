@@ -173,12 +173,15 @@ def _run_model(kind, seed, data, s, run_dir, step_times, counter):
             saved,
             getattr(data, split),
             data.characters_per_token.get(split),
+            words_per_token=data.words_per_token.get(split),
             mask_token_id=data.tokenizer.pad_id,
             steps=s.max_eval_batches,
         )
         figures[f"{split}_loss"] = scores["loss"]
         figures[f"{split}_perplexity"] = scores["perplexity"]
         figures[f"{split}_bits_per_character"] = scores.get("bits_per_character", float("nan"))
+        if "bits_per_word" in scores:  # a tokenized corpus (ptb): its words are known
+            figures[f"{split}_bits_per_word"] = scores["bits_per_word"]
     samples = _sample(saved, data.tokenizer, s, seed)
     speed = measure_generation_speed(
         saved, data.tokenizer, s.prompts[0], s.max_new_tokens, strategy="greedy"

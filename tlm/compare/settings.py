@@ -72,8 +72,8 @@ class CompareConfig:
     # The data both models share.
     corpus: str = setting(
         "shakespeare",
-        "a corpus name (shakespeare, tiny_shakespeare) or a path to a .txt file or a folder of "
-        ".txt files; shakespeare is bundled and offline",
+        "a corpus name (shakespeare, tiny_shakespeare, ptb) or a path to a .txt file or a "
+        "folder of .txt files; shakespeare is bundled and offline",
     )
     tokenizer: str = setting("char", "tokenizer kind", choices=TOKENIZER_KINDS)
     vocabulary_size: int | None = setting(
