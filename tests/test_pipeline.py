@@ -275,9 +275,7 @@ def test_prepare_reads_a_tokenized_corpus_as_it_is():
     tokenizer = data.tokenizer
     assert tokenizer.vocabulary == ["[PAD]", "[UNK]", "\n", "the", "cat", "dog", "ran", "sat"]
     assert (tokenizer.split, tokenizer.unknown_token) == ("whitespace", "<unk>")
-    assert tokenizer.cleaner == TextCleaner(
-        normalization=None, remove_control=False, collapse_whitespace=False
-    )
+    assert tokenizer.cleaner == TextCleaner(normalization=None, collapse_whitespace=False)
     assert data.train_ids[:9].tolist() == [3, 4, 7, 1, 2, 3, 5, 6, 2]
     assert data.words_per_token == {"train": 1.0, "validation": 1.0, "test": 1.0}
     # Cleaning arguments still apply; other kinds clean and split as usual.

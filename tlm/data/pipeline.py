@@ -25,12 +25,14 @@ from tlm.data.corpora import SPLITS, Corpus, load_corpus
 
 # Bump when the cache layout or the meaning of cached ids changes.
 _CACHE_VERSION = 1
-# Every `TextCleaner` step off: the text of a tokenized corpus is read as it is.
+# The text of a tokenized corpus is read as it is: every `TextCleaner` step off but the removal of
+# control characters, which only unifies line ends (Penn Treebank has no others) and keeps a NUL
+# byte from cutting a text short (tensorflow_text's regex_split stops at one).
 _NO_CLEANING = {
     "normalization": None,
     "lowercase": False,
     "strip_punctuation": False,
-    "remove_control": False,
+    "remove_control": True,
     "collapse_whitespace": False,
     "collapse_blank_lines": False,
 }
@@ -174,9 +176,9 @@ def prepare(
 
     A corpus that is already tokenized (`Corpus.tokenized`, e.g. "ptb") is read as it is by
     the "word" kind: its tokens are split on whitespace only, each "\\n" is a token (the end of
-    a sentence), the corpus's `unknown_token` encodes to "[UNK]", no cleaning step runs and
-    every token of the train split is kept unless `vocabulary_size` says otherwise; arguments
-    given here still override these settings.
+    a sentence), the corpus's `unknown_token` encodes to "[UNK]", no cleaning step runs but the
+    removal of control characters, and every token of the train split is kept unless
+    `vocabulary_size` says otherwise; arguments given here still override these settings.
 
     With `cache_dir`, the tokenized ids (`.npy`, int32) and the trained tokenizer are stored in
     `cache_dir/lm-<key>/`, keyed by a hash of the corpus text and the tokenizer settings, and
