@@ -20,7 +20,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="shakespeare", help="corpus name or path")
     parser.add_argument("--tokenizer", default="char", help="tokenizer kind")
-    parser.add_argument("--preset", default="tiny", help="model preset for both kinds")
+    parser.add_argument("--preset", default="tiny", help="model preset, for every kind that has it")
     parser.add_argument("--max-batches", type=int, default=50, help="validation batches scored")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
@@ -35,7 +35,7 @@ def main(argv=None):
     print(f"corpus {args.corpus}, tokenizer {args.tokenizer}, vocabulary size {vocabulary_size}")
     print(f"log(vocabulary_size) = {math.log(vocabulary_size):.4f} nats")
     rows = []
-    for kind in tlm.models.MODEL_KINDS:
+    for kind in tlm.models.matched_presets(args.preset):  # every kind with this preset
         keras.utils.set_random_seed(args.seed)
         model = tlm.models.build_model(kind, vocabulary_size, preset=args.preset)
         figures = tlm.evaluation.evaluate(

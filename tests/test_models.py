@@ -188,12 +188,15 @@ def test_stateful_lstm_carries_state_across_batches(token_ids):
 
 
 def test_presets_exist_for_every_kind_and_have_matched_sizes():
-    assert list(MODEL_KINDS) == ["transformer", "lstm"]
+    assert list(MODEL_KINDS) == ["transformer", "lstm", "gpt2"]
     matched = ("tiny", "nanogpt-cpu", "nanogpt-gpu")
     zaremba = ("zaremba-small", "zaremba-medium", "zaremba-large")  # the LSTM's alone
+    gpt2 = ("gpt2-tiny", "gpt2-base")  # keras_hub's GPT-2 shapes, not matched to the others
     assert preset_names("transformer") == matched
-    assert preset_names() == preset_names("lstm") == matched + zaremba
+    assert preset_names("lstm") == matched + zaremba
+    assert preset_names() == matched + zaremba + gpt2
     assert all(list(matched_presets(preset)) == ["lstm"] for preset in zaremba)
+    assert all(list(matched_presets(preset)) == ["gpt2"] for preset in gpt2)
     for preset in matched:
         configs = matched_presets(preset)
         assert isinstance(configs["transformer"], TransformerConfig)

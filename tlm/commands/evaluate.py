@@ -9,8 +9,10 @@ import argparse
 from tlm.checks import check_optional_positive_int
 
 DESCRIPTION = """\
-Evaluate a run directory written by `tlm train`: load its best model and tokenizer, rebuild the
-chosen split of its corpus with the same tokenizer and sequence length, and print the exact
+Evaluate a run directory written by `tlm train`, or a pretrained keras_hub GPT-2 preset (a
+preset folder, name or handle, with --corpus): load the model and its tokenizer, rebuild the
+chosen split of the corpus with that tokenizer and the run's sequence length (a preset's: its
+context), and print the exact
 cross-entropy (nats per token), perplexity, bits per token and bits per character (total
 nats / (ln 2 x characters), so models with different tokenizers compare)."""
 
@@ -25,7 +27,11 @@ def add_parser(subparsers):
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory from `tlm train`")
+    parser.add_argument(
+        "run_dir",
+        metavar="RUN_DIR_OR_PRESET",
+        help="a run directory from `tlm train`, or a keras_hub GPT-2 preset",
+    )
     parser.add_argument(
         "--split",
         default="test",
@@ -36,10 +42,16 @@ def add_parser(subparsers):
         "--corpus", default=None, help="score this corpus instead of the run's own (name or path)"
     )
     parser.add_argument(
+        "--sequence-length",
+        type=int,
+        default=None,
+        help="tokens per scored window (default: None: the run's; a preset's context)",
+    )
+    parser.add_argument(
         "--batch-size",
         type=int,
         default=None,
-        help="sequences per evaluation batch (default: None: the run's)",
+        help="sequences per evaluation batch (default: None: the run's; 4 for a preset)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(func=run)
@@ -54,6 +66,7 @@ def run(args):
     from tlm.training import load_run
 
     check_optional_positive_int("batch_size", args.batch_size)
+    check_optional_positive_int("sequence_length", args.sequence_length)
     loaded = load_run(args.run_dir)
     settings = loaded.config.get("data", {})
     corpus = args.corpus or settings.get("corpus")
@@ -64,8 +77,8 @@ def run(args):
     data = prepare(
         corpus,
         loaded.tokenizer,
-        sequence_length=settings.get("sequence_length", 64),
-        batch_size=settings.get("batch_size", 32) if args.batch_size is None else args.batch_size,
+        sequence_length=args.sequence_length or settings.get("sequence_length", 64),
+        batch_size=args.batch_size or settings.get("batch_size", 32),
         shuffle=False,
     )
     dataset = {"test": data.test, "validation": data.validation, "train": data.train}[args.split]

@@ -10,15 +10,19 @@ import sys
 STRATEGIES = ("greedy", "top_k", "top_p")
 
 DESCRIPTION = """\
-Load a run directory written by `tlm train` (or a model.keras file inside one) and continue the
-prompt. The prompt is printed, then the new text as it is generated. With several --prompt
-options the prompts are generated together as one batch and printed one after the other.
+Load a run directory written by `tlm train` (or a model.keras file inside one), or a pretrained
+keras_hub GPT-2 preset (a preset folder, a name such as gpt2_base_en or a kaggle:// or hf://
+handle; names and handles download once), and continue the prompt. The prompt is printed, then
+the new text as it is generated. With several --prompt options the prompts are generated
+together as one batch and printed one after the other.
 
 Examples:
   tlm generate runs/shakespeare-char --prompt "ROMEO:" --max-new-tokens 200
   tlm generate runs/shakespeare-char --prompt "ROMEO:" --strategy top_k --top-k 10 \\
       --temperature 0.8 --seed 1
   tlm generate runs/shakespeare-char --prompt "To be" --strategy top_p --top-p 0.9 --stop "\\n\\n"
+  tlm generate presets/gpt2_base_en --prompt "The future of large language models is" \\
+      --strategy top_k --max-new-tokens 40
 """
 
 
@@ -33,7 +37,9 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "run", metavar="RUN_DIR_OR_MODEL", help="a run directory, or a .keras file inside one"
+        "run",
+        metavar="RUN_DIR_OR_PRESET",
+        help="a run directory, a .keras file inside one, or a keras_hub GPT-2 preset",
     )
     parser.add_argument(
         "--prompt",

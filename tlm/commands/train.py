@@ -19,6 +19,9 @@ from tlm.checks import (
 )
 from tlm.commands.options import add_options, given
 
+# `tlm.pretrained.FINE_TUNE_SEQUENCE_LENGTH`, spelled out so `--help` stays instant (tested).
+FINE_TUNE_SEQUENCE_LENGTH = 128
+
 DESCRIPTION = """\
 Train a language model with Keras `model.fit` and write a run directory: the best model by
 validation perplexity (model.keras), the tokenizer, config.json, history.json, TensorBoard logs,
@@ -36,7 +39,9 @@ examples:
   tlm train --model lstm --corpus tiny_shakespeare --epochs 1 --steps-per-epoch 500
   tlm train --preset nanogpt-cpu --corpus tiny_shakespeare --batch-size 12 --stride 1 \\
       --steps-per-epoch 2000 --learning-rate 1e-3 --min-learning-rate 1e-4 \\
-      --warmup-steps 100 --global-clipnorm 1.0 --out runs/nanogpt-cpu"""
+      --warmup-steps 100 --global-clipnorm 1.0 --out runs/nanogpt-cpu
+  tlm train --pretrained presets/gpt2_base_en --lora-rank 4 --corpus tiny_shakespeare \\
+      --batch-size 4 --epochs 1 --steps-per-epoch 100 --learning-rate 1e-4"""
 
 
 def _setting(default, help):  # noqa: A002
@@ -50,6 +55,14 @@ class TrainJob:
     model: str = _setting("transformer", "model kind: transformer, lstm or a registered one")
     preset: str = _setting("tiny", "size preset of the model kind: tiny, nanogpt-cpu, nanogpt-gpu")
     dropout: float | None = _setting(None, "dropout rate; None: the preset's")
+    pretrained: str | None = _setting(
+        None,
+        "fine-tune a keras_hub GPT-2 preset (folder, name or handle) with its own tokenizer, "
+        "instead of building --model/--preset on a --tokenizer; None: train from scratch",
+    )
+    lora_rank: int | None = _setting(
+        None, "with --pretrained: train rank-R LoRA factors only (keras_hub's enable_lora)"
+    )
     corpus: str = _setting(
         "shakespeare",
         "corpus name (shakespeare, tiny_shakespeare, ptb) or path to a .txt file or folder of them",
@@ -59,7 +72,9 @@ class TrainJob:
         None, "vocabulary size of word and subword tokenizers; None: the kind's"
     )
     sequence_length: int | None = _setting(
-        None, "context length in tokens; None: the preset's context, or 64 for a model without one"
+        None,
+        "context length in tokens; None: the preset's context, or 64 for a model without one "
+        f"({FINE_TUNE_SEQUENCE_LENGTH} at most for --pretrained)",
     )
     batch_size: int = _setting(32, "sequences per training step")
     cache_dir: str | None = _setting(
@@ -71,6 +86,17 @@ class TrainJob:
         check_positive_int("batch_size", self.batch_size)
         check_optional_positive_int("sequence_length", self.sequence_length)
         check_optional_positive_int("vocabulary_size", self.vocabulary_size)
+        check_optional_positive_int("lora_rank", self.lora_rank)
+        if self.dropout is not None and self.pretrained is not None:
+            raise ValueError(
+                "`dropout` is the pretrained model's own: --dropout applies to --model/--preset. "
+                f"Received: dropout={self.dropout}, pretrained={self.pretrained!r}"
+            )
+        if self.lora_rank is not None and self.pretrained is None:
+            raise ValueError(
+                "`lora_rank` applies to a pretrained model: give --pretrained too. "
+                f"Received: lora_rank={self.lora_rank}, pretrained=None"
+            )
         if self.dropout is not None:
             check_rate("dropout", self.dropout)
         from tlm.data.tokenizers import TOKENIZER_KINDS  # imports TensorFlow: not at `--help`
@@ -83,6 +109,9 @@ class TrainJob:
         if self.out:
             return self.out
         corpus = os.path.splitext(os.path.basename(os.path.normpath(self.corpus)))[0]
+        if self.pretrained:
+            preset = os.path.basename(os.path.normpath(self.pretrained.split("://")[-1]))
+            return os.path.join("runs", f"{preset}-{corpus}")
         return os.path.join("runs", f"{self.model}-{self.preset}-{corpus}-{self.tokenizer}")
 
 
@@ -90,7 +119,7 @@ HELP = "Train a language model (Transformer, LSTM, ...); write a run directory."
 
 # The options of each help group, in order.
 JOB_GROUPS = {
-    "model": ("model", "preset", "dropout"),
+    "model": ("model", "preset", "dropout", "pretrained", "lora_rank"),
     "data": (
         "corpus",
         "tokenizer",
@@ -129,25 +158,35 @@ def run(args):
 
     job = TrainJob(**given(args, TrainJob))
     config = TrainConfig(**given(args, TrainConfig))
-    preset_config(job.model, job.preset)  # checks the kind and its preset
+    if job.pretrained is None:
+        preset_config(job.model, job.preset)  # checks the kind and its preset
     out = job.run_dir
     if runs.check_run_directory(out, None) and runs.is_finished(out):
         raise ValueError(
             "`--out` holds a finished run (it has a model and no backup to resume from). Choose "
             f"a new folder. Received: out={out!r}"
         )
-    sequence_length = job.sequence_length or default_sequence_length(job.model, job.preset)
-
     keras.utils.set_random_seed(config.seed or 0)
+    pretrained = _load_pretrained(job) if job.pretrained else None
+    if pretrained is not None:
+        tokenizer = pretrained.tokenizer
+        sequence_length = job.sequence_length or min(
+            pretrained.model.context_length, FINE_TUNE_SEQUENCE_LENGTH
+        )
+    else:
+        tokenizer = job.tokenizer
+        sequence_length = job.sequence_length or default_sequence_length(job.model, job.preset)
+
     # Loading a corpus and training a subword tokenizer can take a while: say what is going on.
-    print(f"Preparing {job.corpus!r} with the {job.tokenizer} tokenizer ...", flush=True)
+    name = f"{job.pretrained}'s" if pretrained else f"the {job.tokenizer}"
+    print(f"Preparing {job.corpus!r} with {name} tokenizer ...", flush=True)
     started = time.monotonic()
     data = prepare(
         job.corpus,
-        job.tokenizer,
+        tokenizer,
         sequence_length=sequence_length,
         batch_size=job.batch_size,
-        vocabulary_size=job.vocabulary_size,
+        vocabulary_size=job.vocabulary_size if pretrained is None else None,
         stride=config.stride,
         seed=config.seed or 0,
         cache_dir=job.cache_dir,
@@ -157,17 +196,29 @@ def run(args):
         f"tokens, vocabulary {data.tokenizer.vocabulary_size:,}",
         flush=True,
     )
-    overrides = {} if job.dropout is None else {"dropout": job.dropout}
-    model = build_model(
-        job.model,
-        data.tokenizer.vocabulary_size,
-        job.preset,
-        sequence_length=sequence_length,
-        **overrides,
-    )
+    if pretrained is not None:
+        model = pretrained.model
+        if job.lora_rank is not None:
+            model.enable_lora(job.lora_rank)
+    else:
+        overrides = {} if job.dropout is None else {"dropout": job.dropout}
+        model = build_model(
+            job.model,
+            data.tokenizer.vocabulary_size,
+            job.preset,
+            sequence_length=sequence_length,
+            **overrides,
+        )
     result = train(model, data, config, out)
     _print_summary(result, out)
     return 0
+
+
+def _load_pretrained(job):
+    from tlm.pretrained import load_pretrained
+
+    print(f"Loading the pretrained model {job.pretrained!r} ...", flush=True)
+    return load_pretrained(job.pretrained)
 
 
 def _print_summary(result, out):

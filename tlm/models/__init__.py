@@ -1,4 +1,4 @@
-"""Language models: a decoder-only Transformer and an LSTM baseline, and the model-kind registry.
+"""Language models: a decoder-only Transformer, an LSTM baseline, keras_hub's GPT-2, the registry.
 
 Both map int token ids `(batch_size, time)` to float32 logits `(batch_size, time,
 vocabulary_size)` and share one interface (`context_length`, `init_cache`, `call_with_cache`,
@@ -8,10 +8,11 @@ both. `register_model_kind` adds a kind of your own; `tlm.models.registry` docum
 interface, with an example.
 """
 
-# The Transformer registers first: the kinds are listed in registration order.
+# The kinds are listed in registration order: the Transformer, the LSTM, then keras_hub's GPT-2.
 from tlm.models.transformer import TransformerLanguageModel  # isort: skip
+from tlm.models.lstm import LSTMLanguageModel  # isort: skip
+from tlm.models.gpt2 import GPT2_PRESETS, GPT2LanguageModel  # isort: skip
 from tlm.models.config import LSTM_PRESETS, TRANSFORMER_PRESETS, LSTMConfig, TransformerConfig
-from tlm.models.lstm import LSTMLanguageModel
 from tlm.models.registry import (
     MODEL_KINDS,
     build_model,
@@ -29,10 +30,12 @@ from tlm.models.registry import (
 )
 
 __all__ = [
+    "GPT2_PRESETS",
     "LSTM_PRESETS",
     "MODEL_KINDS",
     "TRANSFORMER_PRESETS",
     "LSTMConfig",
+    "GPT2LanguageModel",
     "LSTMLanguageModel",
     "TransformerConfig",
     "TransformerLanguageModel",

@@ -21,8 +21,10 @@ Saved tokenizers are plain files: `tokenizer.json` (kind, cleaning and settings)
 `vocabulary.json` (a JSON list of tokens) or `sentencepiece.model` (the SentencePiece proto).
 
 One module per idea: `base.py` (the `Tokenizer` interface, reserved tokens, file helpers),
-`char.py`, `word.py`, `wordpiece.py`, `sentencepiece.py` (unigram and BPE), `registry.py`
-(`build_tokenizer`, `load_tokenizer`, `TOKENIZER_KINDS`) and `layer.py` (`TokenizerLayer`).
+`char.py`, `word.py`, `wordpiece.py`, `sentencepiece.py` (unigram and BPE), `pretrained.py`
+(`KerasHubTokenizer`: a pretrained model's keras_hub tokenizer, loaded, never trained),
+`registry.py` (`build_tokenizer`, `load_tokenizer`, `TOKENIZER_KINDS`) and `layer.py`
+(`TokenizerLayer`).
 """
 
 from tlm.data.tokenizers.base import (
@@ -35,6 +37,7 @@ from tlm.data.tokenizers.base import (
 )
 from tlm.data.tokenizers.char import CharTokenizer
 from tlm.data.tokenizers.layer import TokenizerLayer
+from tlm.data.tokenizers.pretrained import KerasHubTokenizer
 from tlm.data.tokenizers.registry import (
     DEFAULT_VOCABULARY_SIZES,
     TOKENIZER_KINDS,
@@ -60,6 +63,7 @@ __all__ = [
     "VOCABULARY_FILE",
     "BPETokenizer",
     "CharTokenizer",
+    "KerasHubTokenizer",
     "SentencePieceTokenizer",
     "Tokenizer",
     "TokenizerLayer",

@@ -11,6 +11,7 @@ from tlm.checks import check_choice
 from tlm.data.cleaning import TextCleaner
 from tlm.data.tokenizers.base import CONFIG_FILE, CONFIG_FORMAT
 from tlm.data.tokenizers.char import CharTokenizer
+from tlm.data.tokenizers.pretrained import KerasHubTokenizer
 from tlm.data.tokenizers.sentencepiece import BPETokenizer, SentencePieceTokenizer
 from tlm.data.tokenizers.word import WordTokenizer
 from tlm.data.tokenizers.wordpiece import WordPieceTokenizer
@@ -34,6 +35,8 @@ _CLASSES = {
     "sentencepiece": SentencePieceTokenizer,
     "bpe": BPETokenizer,
 }
+# What `load_tokenizer` reads: the kinds tlm trains, and a pretrained model's own tokenizer.
+_LOADABLE = {**_CLASSES, "keras_hub": KerasHubTokenizer}
 
 
 def build_tokenizer(
@@ -121,13 +124,13 @@ def load_tokenizer(directory):
             f"config. Received: directory={directory!r}"
         )
     kind = config.get("kind")
-    if kind not in _CLASSES:
+    if kind not in _LOADABLE:
         raise ValueError(
-            f"`kind` in {CONFIG_FILE} must be one of {TOKENIZER_KINDS}. Received: kind={kind!r}"
+            f"`kind` in {CONFIG_FILE} must be one of {tuple(_LOADABLE)}. Received: kind={kind!r}"
         )
     try:
         cleaner = TextCleaner.from_config(config["cleaner"])
-        return _CLASSES[kind].from_files(directory, config, cleaner)
+        return _LOADABLE[kind].from_files(directory, config, cleaner)
     except (OSError, ValueError, KeyError, TypeError) as error:
         # A missing, unreadable or damaged file: say which folder and what is wrong.
         reason = f"{error.strerror}: {error.filename}" if isinstance(error, OSError) else error
