@@ -11,8 +11,9 @@ left-aligned in one `(batch_size, buffer_length)` token buffer, each at its true
 ...; the loop walks one position at a time from the shortest prompt's end, and a row still inside
 its own prompt copies its prompt token instead of sampling. So every row sees exactly its own
 tokens at their own positions (no padding ever enters the cache), and the cached loop gives the
-tokens of full re-computation. Prompt tokens before the shortest prompt's end are fed in blocks
-of `prefill_length` (one compiled shape for any prompt length).
+tokens of full re-computation. Prompt tokens before the shortest prompt's end are fed before the
+loop in one call (blocks of at most `prefill_length`), through a function traced once for any
+prompt length.
 
 Past the Transformer's context (`context_length` positions), the window slides: when the cache is
 full, the newest `context_length // 2` tokens are fed again from position 0 into an empty cache,
@@ -78,7 +79,7 @@ class Decoder:
         use_cache: `True` decodes with the cache / carried state (one position per step);
             `False` re-computes the whole window at every step (for checks and benchmarks).
         jit_compile: compile the loop with XLA.
-        prefill_length: prompt block size fed in one call before the loop.
+        prefill_length: the most prompt tokens fed in one call before the loop.
 
     Example:
 
@@ -100,7 +101,7 @@ class Decoder:
         top_p=None,
         use_cache=True,
         jit_compile=True,
-        prefill_length=32,
+        prefill_length=256,
     ):
         self._model = weakref.ref(model)  # the decoders cache must not keep models alive
         self.strategy = strategy
@@ -151,6 +152,14 @@ class Decoder:
             )
 
     # Compiled pieces ------------------------------------------------------------------------
+
+    def _prefill_function(self, batch_size, cache):
+        """The prefill traced once per shape class for blocks of any length (time is `None`)."""
+        return self._prefill.get_concrete_function(
+            tf.TensorSpec([batch_size, None], tf.int32),
+            tf.nest.map_structure(tf.TensorSpec.from_tensor, cache),
+            tf.TensorSpec([], tf.int32),
+        )
 
     def _prefill_fn(self, token_ids, cache, index):
         self.tracing_counts["prefill"] += 1
@@ -291,10 +300,16 @@ class Decoder:
         shortest = int(lengths.min())
         if self.use_cache:
             cache = model.init_cache(batch_size, capacity)
-            block = self.prefill_length
-            fed = ((shortest - 1) // block) * block
-            for start in range(0, fed, block):
-                cache = self._prefill(tokens[:, start : start + block], cache, tf.constant(start))
+            # Every prompt token but the shortest prompt's last goes in by prefill, in blocks of
+            # at most `prefill_length` through one function traced for any block length, so
+            # the loop's first step already samples (and a model with a carried state, the
+            # LSTM, never reads a token past its prompt).
+            prefill = self._prefill_function(batch_size, cache)
+            fed = 0
+            while fed < shortest - 1:
+                block = min(self.prefill_length, shortest - 1 - fed)
+                cache = prefill(tokens[:, fed : fed + block], cache, tf.constant(fed))
+                fed += block
             index = fed + 1
         else:
             cache, index = tf.zeros((0, capacity or 0)), shortest
