@@ -73,7 +73,7 @@ CASES = [
     ([*TRAIN, "--weight-decay", "-1"], r"`weight_decay` must be a finite number of at least 0\. Received: weight_decay=-1\.0"),
     ([*TRAIN, "--clipnorm", "0"], r"`clipnorm` must be None or a finite number greater than 0\. Received: clipnorm=0\.0"),
     ([*TRAIN, "--seed", "-2"], r"`seed` must be an integer of at least 0\. Received: seed=-2"),
-    ([*TRAIN, "--model", "gru"], r"`kind` must be one of 'transformer', 'lstm'\. Received: kind='gru'"),
+    ([*TRAIN, "--model", "gru"], r"`kind` must be one of 'transformer', 'lstm', 'gpt2'\. Received: kind='gru'"),
     ([*TRAIN, "--preset", "huge"], r"`preset` must be one of 'tiny', 'nanogpt-cpu', 'nanogpt-gpu'.*'huge'"),
     ([*TRAIN, "--tokenizer", "klingon"], r"`tokenizer` must be one of 'char', .* Received: tokenizer='klingon'"),
     ([*TRAIN, "--sample-prompts", LONE_SURROGATE], r"`sample_prompts` must be valid Unicode text: .* Received: sample_prompts='\\ud800'"),

@@ -109,7 +109,7 @@ def _data():
 
 
 def test_registration_makes_a_kind_known_and_unregistration_forgets_it(gru_kind):
-    assert list(MODEL_KINDS) == ["transformer", "lstm", "gru"]
+    assert list(MODEL_KINDS) == ["transformer", "lstm", "gpt2", "gru"]
     assert model_class("gru") is GRULanguageModel and label_of("gru") == "GRU"
     model = build_model("gru", 11, "tiny", sequence_length=8)  # no context: ignored
     assert kind_of(model) == "gru" and model.hidden_dim == 24

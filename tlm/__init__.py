@@ -17,6 +17,7 @@ _SUBMODULES = (
     "training",
     "generation",
     "evaluation",
+    "pretrained",
     "compare",
     "plotting",
     "checks",

@@ -5,9 +5,9 @@ as `"gpt2_base_en"`, a handle `"kaggle://keras/gpt2/keras/gpt2_base_en"` or `"hf
 local preset folder) and returns a `tlm.training.Run`: a `tlm.models.GPT2LanguageModel` and its
 byte-level BPE tokenizer as a `tlm.data.tokenizers.KerasHubTokenizer`. From there
 `tlm.generation.generate`, `tlm.evaluation.evaluate`, `tlm.training.train` (fine-tuning, LoRA
-optional) and the `TextGenerationCallback` work on GPT-2 as on tlm's own models; `load_run` and
-the `tlm generate`, `tlm evaluate` and `tlm train --pretrained` commands accept a preset
-wherever they accept a run directory.
+optional) and the `TextGenerationCallback` work on GPT-2 as on tlm's own models;
+`load_run_or_preset`, and so the `tlm generate` and `tlm evaluate` commands, take a preset
+wherever they take a run directory, and `tlm train --pretrained PRESET` fine-tunes one.
 
 Names and handles download once, into keras_hub's cache (Kaggle needs an account's token for
 some models); on a machine without network, copy a preset folder there and pass its path.
@@ -24,6 +24,17 @@ import shutil
 import tempfile
 
 from tlm.data.tokenizers.pretrained import KerasHubTokenizer
+
+__all__ = [
+    "EVALUATION_BATCH_SIZE",
+    "FINE_TUNE_SEQUENCE_LENGTH",
+    "bytes_to_unicode",
+    "is_preset",
+    "learn_byte_level_bpe",
+    "load_pretrained",
+    "load_run_or_preset",
+    "save_tiny_gpt2_preset",
+]
 
 # keras_hub's preset folder files (`keras_hub.src.utils.preset_utils`).
 PRESET_CONFIG_FILE = "config.json"
@@ -62,6 +73,14 @@ def is_preset(source):
     return source in keras_hub.models.GPT2CausalLM.presets
 
 
+def load_run_or_preset(source):
+    """`load_pretrained(source)` for a keras_hub preset (see `is_preset`), else
+    `tlm.training.load_run(source)`: what `tlm generate` and `tlm evaluate` load."""
+    from tlm.training.runs import load_run
+
+    return load_pretrained(source) if is_preset(source) else load_run(source)
+
+
 def load_pretrained(preset, *, dtype=None):
     """Load a keras_hub GPT-2 causal-LM preset as a tlm run (model and tokenizer).
 
@@ -98,6 +117,11 @@ def load_pretrained(preset, *, dtype=None):
             f"Received: preset={preset!r}"
         )
     preset = os.fspath(preset)
+    if not os.path.exists(preset) and not is_preset(preset) and _looks_like_a_path(preset):
+        raise ValueError(
+            "`preset` must be a keras_hub preset folder, a preset name or a handle: there is no "
+            f"such folder. Received: preset={preset!r}"
+        )
     if os.path.exists(preset) and not is_preset(preset):
         raise ValueError(
             f"`preset` is not a keras_hub preset folder (it has no {PRESET_METADATA_FILE}, or "
@@ -137,6 +161,10 @@ def load_pretrained(preset, *, dtype=None):
     return Run(model, wrapped, config, preset)
 
 
+def _looks_like_a_path(preset):
+    return os.sep in preset or preset.startswith(".") or (os.altsep or os.sep) in preset
+
+
 def _sizes(model):
     config = model.get_config()
     return {name: config[name] for name in ("vocabulary_size", "sequence_length", "num_layers")}
@@ -144,7 +172,7 @@ def _sizes(model):
 
 def _unreadable(preset, error):
     hint = ""
-    if not os.path.exists(preset):
+    if not os.path.exists(preset) and not _looks_like_a_path(preset):
         hint = (
             " A name or handle downloads once, which needs network access; offline, copy the "
             "preset folder to this machine and pass its path."

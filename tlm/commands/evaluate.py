@@ -63,11 +63,11 @@ def run(args):
 
     from tlm.data.pipeline import prepare
     from tlm.evaluation import evaluate
-    from tlm.training import load_run
+    from tlm.pretrained import load_run_or_preset
 
     check_optional_positive_int("batch_size", args.batch_size)
     check_optional_positive_int("sequence_length", args.sequence_length)
-    loaded = load_run(args.run_dir)
+    loaded = load_run_or_preset(args.run_dir)
     settings = loaded.config.get("data", {})
     corpus = args.corpus or settings.get("corpus")
     if not corpus:

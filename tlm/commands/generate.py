@@ -117,13 +117,13 @@ def run(args):
         use_cache=not args.no_cache,
     )
     from tlm.generation import check_generation_arguments, generate
-    from tlm.training import load_run
+    from tlm.pretrained import load_run_or_preset
 
     # Bad options fail at once, before the model loads and before anything is printed.
     settings_without_cache = {k: v for k, v in settings.items() if k != "use_cache"}
     check_generation_arguments(prompts, **settings_without_cache)
 
-    loaded = load_run(args.run)
+    loaded = load_run_or_preset(args.run)
     model, tokenizer = loaded.model, loaded.tokenizer
     if len(prompts) == 1 and not args.no_stream:
         out.write(prompts[0])

@@ -138,6 +138,7 @@ class GPT2LanguageModel(keras.Model):
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
+        self.built = True  # keras_hub's functional backbone is built when constructed
 
     @classmethod
     def from_causal_lm(cls, causal_lm, **kwargs):
@@ -175,8 +176,7 @@ class GPT2LanguageModel(keras.Model):
         return self.sequence_length
 
     def build(self, input_shape=None):
-        # keras_hub's functional backbone is built when constructed.
-        self.built = True
+        pass  # built in `__init__`: keras_hub's functional backbone is built when constructed
 
     def _check_length(self, token_ids, start_index=0):
         length = token_ids.shape[-1]

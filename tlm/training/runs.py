@@ -146,18 +146,17 @@ def read_history(path):
 
 
 def load_run(path, compile=False):
-    """Load a run directory (or a `.keras` file whose folder holds `tokenizer/`), or a preset.
+    """Load a run directory (or a `.keras` file whose folder holds `tokenizer/`).
 
-    A keras_hub GPT-2 preset (a preset folder, a handle such as `"hf://..."`, or a name such as
-    `"gpt2_base_en"`; see `tlm.pretrained.is_preset`) loads with
-    `tlm.pretrained.load_pretrained`, so every tool that takes a run takes a pretrained model.
+    `tlm.pretrained.load_run_or_preset` also takes a keras_hub GPT-2 preset (what `tlm generate`
+    and `tlm evaluate` call).
 
     The model loads with `safe_mode=True`; tlm's layers and models register themselves when
     `tlm.models` is imported, which this module does. A model kind of your own must be
     registered (`keras.saving.register_keras_serializable`) before its runs load.
 
     Args:
-        path: a run directory, the path of a `.keras` file inside one, or a keras_hub preset.
+        path: a run directory, or the path of a `.keras` file inside one.
         compile: bool, also restore the optimizer and loss (to continue training by hand).
 
     Returns:
@@ -168,10 +167,6 @@ def load_run(path, compile=False):
     >>> run = load_run("runs/shakespeare-char")  # doctest: +SKIP
     >>> run.model, run.tokenizer.vocabulary_size, run.config["data"]["corpus"]  # doctest: +SKIP
     """
-    from tlm.pretrained import is_preset, load_pretrained
-
-    if is_preset(path):
-        return load_pretrained(path)
     if os.path.isfile(path) and path.endswith(".keras"):
         model_path, directory = path, os.path.dirname(os.path.abspath(path))
     elif os.path.isdir(path):
