@@ -26,6 +26,7 @@ LESSONS = (
     "04_transformer_language_model",
     "05_text_generation",
     "06_lstm_vs_transformer",
+    "07_pretrained_gpt2",
 )
 CELL_TIMEOUT = 300  # seconds per cell; a whole quick-mode lesson should take under one minute
 # A Python warning shown in a cell: "<file>:<line>: SomethingWarning: message".
