@@ -88,6 +88,15 @@ SECTIONS = (
         "python benchmarks/generation.py",
     ),
     (
+        "pretrained_generation",
+        "Greedy decoding of keras_hub's GPT-2: tlm against `GPT2CausalLM.generate`",
+        "One GPT-2 (gpt2_base_en's shape, 124M parameters, random weights), the same prompt token "
+        "ids and the same number of new tokens, greedy with XLA: tlm's compiled decoding loop "
+        "against keras_hub's own `generate`, in alternating rounds of the same run, with a check "
+        "that both give the same tokens.",
+        "python benchmarks/pretrained_generation.py",
+    ),
+    (
         "ptb_zaremba",
         "Zaremba et al. (2014) on Penn Treebank",
         "The `zaremba-small` recipe (`tlm.training.TRAINING_PRESETS`): a stateful 2 x 200 LSTM on "
