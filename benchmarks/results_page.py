@@ -105,6 +105,14 @@ SECTIONS = (
         "TLM_DATA_DIR=../shared/data python benchmarks/ptb_zaremba.py",
     ),
     (
+        "ptb_zaremba_no_state",
+        "Zaremba et al. (2014) on Penn Treebank, without the carried state",
+        "The same recipe with every window starting from a zero state, in training and in "
+        "evaluation (shuffled windows): beside the section above, what carrying the state is "
+        "worth.",
+        "TLM_DATA_DIR=../shared/data python benchmarks/ptb_zaremba.py --no-state",
+    ),
+    (
         "shakespeare_char",
         "nanoGPT's CPU recipe on Tiny Shakespeare",
         "The `nanogpt-cpu` Transformer with nanoGPT's batch, steps and schedule, then an LSTM of "
