@@ -18,6 +18,7 @@ from keras import ops
 
 from tlm.checks import check_positive_int, check_rate
 from tlm.models.registry import count_parameters, register_model_kind
+from tlm.models.transformer import TransformerLanguageModel
 
 # keras_hub's GPT-2 sizes (`keras_hub.models.GPT2Backbone`): `gpt2-base` is `gpt2_base_en`'s shape.
 GPT2_PRESETS = {
@@ -153,6 +154,8 @@ class GPT2LanguageModel(keras.Model):
                 f"Received: causal_lm of type {type(causal_lm).__name__}"
             )
         backbone = causal_lm.backbone
+        # The wrapper computes in the backbone's dtype (its cache is made in `compute_dtype`).
+        kwargs.setdefault("dtype", backbone.dtype_policy)
         return cls(
             vocabulary_size=backbone.vocabulary_size,
             sequence_length=backbone.max_sequence_length,
@@ -178,35 +181,18 @@ class GPT2LanguageModel(keras.Model):
     def build(self, input_shape=None):
         pass  # built in `__init__`: keras_hub's functional backbone is built when constructed
 
-    def _check_length(self, token_ids, start_index=0):
-        length = token_ids.shape[-1]
-        if isinstance(start_index, int) and length is not None:
-            if start_index + length > self.sequence_length:
-                raise ValueError(
-                    "The input is longer than `sequence_length`. Received: input length="
-                    f"{start_index + length}, sequence_length={self.sequence_length}"
-                )
+    # keras_hub's GPT-2 is a pre-norm Transformer with learned positions: the length rule and
+    # the cache layout `(batch_size, num_layers, 2, max_length, num_heads, head_dim)` (that of
+    # keras_hub's `GPT2CausalLM._build_cache`, here without its forward pass) are tlm's
+    # Transformer's.
+    _check_length = TransformerLanguageModel._check_length  # noqa: SLF001 - the same rule
+    init_cache = TransformerLanguageModel.init_cache
 
     def call(self, token_ids, training=None):
         self._check_length(token_ids)
         token_ids = ops.cast(token_ids, "int32")
         inputs = {"token_ids": token_ids, "padding_mask": ops.ones_like(token_ids)}
         return ops.cast(self.causal_lm(inputs, training=training), "float32")
-
-    def init_cache(self, batch_size, max_length=None):
-        """A zero key/value cache `(batch_size, num_layers, 2, max_length, num_heads, head_dim)`,
-        the layout of keras_hub's `GPT2CausalLM._build_cache`, without its forward pass."""
-        max_length = self.sequence_length if max_length is None else max_length
-        check_positive_int("batch_size", batch_size)
-        check_positive_int("max_length", max_length)
-        if max_length > self.sequence_length:
-            raise ValueError(
-                "`max_length` must be at most `sequence_length` (the context length). "
-                f"Received: max_length={max_length}, sequence_length={self.sequence_length}"
-            )
-        head_dim = self.hidden_dim // self.num_heads
-        shape = (batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim)
-        return ops.zeros(shape, dtype=self.causal_lm.compute_dtype)
 
     def call_with_cache(self, token_ids, cache, index):
         """keras_hub's `GPT2CausalLM.call_with_cache`: float32 logits `(batch_size, n,
