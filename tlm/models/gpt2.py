@@ -17,6 +17,7 @@ import keras
 from keras import ops
 
 from tlm.checks import check_positive_int, check_rate
+from tlm.layers.attention import head_dim_for
 from tlm.models.registry import count_parameters, register_model_kind
 from tlm.models.transformer import TransformerLanguageModel
 
@@ -106,16 +107,10 @@ class GPT2LanguageModel(keras.Model):
             ("vocabulary_size", vocabulary_size),
             ("sequence_length", sequence_length),
             ("num_layers", num_layers),
-            ("num_heads", num_heads),
-            ("hidden_dim", hidden_dim),
             ("intermediate_dim", intermediate_dim),
         ]:
             check_positive_int(name, value)
-        if hidden_dim % num_heads:
-            raise ValueError(
-                "`hidden_dim` must be divisible by `num_heads`. "
-                f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
-            )
+        head_dim_for(hidden_dim, num_heads)  # both positive, and the heads divide the width
         check_rate("dropout", dropout)
         super().__init__(**kwargs)
         if causal_lm is None:
