@@ -162,7 +162,7 @@ def load_pretrained(preset, *, dtype=None):
 
 
 def _looks_like_a_path(preset):
-    return os.sep in preset or preset.startswith(".") or (os.altsep or os.sep) in preset
+    return preset.startswith(".") or any(sep in preset for sep in (os.sep, os.altsep) if sep)
 
 
 def _sizes(model):
