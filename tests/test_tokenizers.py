@@ -1,5 +1,6 @@
 """Tests for tlm.data.tokenizers: every kind, save/load, the TF path and bad input."""
 
+import functools
 import json
 import re
 
@@ -441,3 +442,42 @@ def test_tf_encode_equals_encode_property(tokenizers, kind, texts):
     tokenizer = tokenizers[kind]
     ragged = tokenizer.tf_encode(tf.constant(texts))
     assert ragged.to_list() == [tokenizer.encode(text).tolist() for text in texts]
+
+
+# -- tf_decode: decode with TF ops, for graphs and exported models ---------------------------
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_tf_decode_equals_decode_property(tokenizers, kind, data):
+    # Any ids, not only what encode writes: a model may generate any sequence (a "##" piece
+    # first, punctuation after punctuation, padding in the middle).
+    tokenizer = tokenizers[kind]
+    ids = st.integers(0, tokenizer.vocabulary_size - 1)
+    rows = data.draw(st.lists(st.lists(ids, max_size=30), min_size=1, max_size=4))
+    texts = tokenizer.tf_decode(tf.ragged.constant(rows, dtype=tf.int32, ragged_rank=1))
+    assert [text.decode("utf-8") for text in texts.numpy()] == [
+        tokenizer.decode(row) for row in rows
+    ]
+
+
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+def test_tf_decode_of_encoded_text_in_a_graph(tokenizers, kind):
+    tokenizer = tokenizers[kind]
+    texts = [ENGLISH, CHINESE, "Zebra  🦓 unseen\twords!\n"]
+    # A partial is its own function to TF: tracing one per kind is not re-tracing.
+    decode = tf.function(
+        functools.partial(tokenizer.tf_decode),
+        input_signature=[tf.RaggedTensorSpec([None, None], tf.int32)],
+    )
+    decoded = decode(tokenizer.tf_encode(tf.constant(texts)))
+    want = [tokenizer.decode(tokenizer.encode(text)) for text in texts]
+    assert [text.decode("utf-8") for text in decoded.numpy()] == want
+    # A 1-D tensor gives one string, and padding is skipped.
+    ids = np.concatenate([[tokenizer.pad_id], tokenizer.encode(texts[0]), [tokenizer.pad_id]])
+    assert tokenizer.tf_decode(tf.constant(ids)).numpy().decode("utf-8") == want[0]
+
+
+def test_tf_decode_of_the_whitespace_split(ptb_like):
+    rows = [[2, 3, 2, 2], [4, 1, 3, 2, 4], []]
+    texts = ptb_like.tf_decode(tf.ragged.constant(rows, dtype=tf.int32))
+    assert [text.decode() for text in texts.numpy()] == [ptb_like.decode(r) for r in rows]

@@ -30,7 +30,8 @@ class Tokenizer:
 
     Subclasses set `kind` (and `minimum_vocabulary_size` if they reserve more tokens), keep
     their tokens in `_vocabulary`, and implement `encode_clean` (a cleaned Python str -> ids),
-    `_tf_encode_clean` (a cleaned tf string tensor -> ids) and `_decode_ids`; a kind not saved
+    `_tf_encode_clean` (a cleaned tf string tensor -> ids), `_decode_ids` and, unless its text
+    is its tokens concatenated, `_tf_decode_ids` (the same with TF ops); a kind not saved
     as a vocabulary list also overrides `_save_assets` and `from_files`. Construct tokenizers
     with `build_tokenizer` or `load_tokenizer`.
 
@@ -108,6 +109,37 @@ class Tokenizer:
         `tf.RaggedTensor` of shape `[batch, None]`. Ids equal `encode`'s."""
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
         return self._tf_encode_clean(self.cleaner.clean_tensor(strings))
+
+    def tf_decode(self, ids):
+        """`decode` with TF ops only (works in `tf.function` and in a SavedModel).
+
+        A 1-D int tensor gives a scalar string; a `[batch, None]` tensor or `tf.RaggedTensor`
+        gives a `[batch]` string tensor, one text per row. Pad ids are skipped and the text
+        equals `decode`'s, as UTF-8 bytes. Ids must be in `[0, vocabulary_size)` (not checked:
+        inside a graph there is no one to tell).
+        """
+        ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
+        scalar = not isinstance(ids, tf.RaggedTensor) and ids.shape.rank == 1
+        if scalar:
+            ids = ids[tf.newaxis]
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        ids = tf.ragged.boolean_mask(ids, tf.not_equal(ids, self.pad_id))
+        text = self._tf_decode_ids(ids)
+        return text[0] if scalar else text
+
+    def _tf_decode_ids(self, ids):
+        """`[batch, None]` ragged int32 ids without pad -> `[batch]` strings; by default each
+        id's vocabulary entry, concatenated (what the char kind writes)."""
+        tokens = tf.gather(tf.constant(self._vocabulary), ids)
+        return tf.strings.reduce_join(tokens, axis=-1)
+
+    def tf_resources(self):
+        """The TF objects (lookup tables, a SentencePiece model, keras_hub layers) that
+        `tf_encode` and `tf_decode` read, created now: a `tf.Module` that saves a graph using
+        them must hold them (`tlm.export`)."""
+        return []
 
     def __call__(self, text):
         return self.encode(text)

@@ -97,6 +97,12 @@ class KerasHubTokenizer(Tokenizer):
             text = text.numpy()
         return text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
 
+    def tf_resources(self):
+        return [self.keras_hub_tokenizer]
+
+    def _tf_decode_ids(self, ids):
+        return self.keras_hub_tokenizer.detokenize(ids)
+
     def get_config(self):
         return {
             **super().get_config(),

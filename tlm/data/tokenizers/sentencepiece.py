@@ -111,15 +111,19 @@ class SentencePieceTokenizer(Tokenizer):
         pieces[::2] = [np.asarray(line, dtype=np.int32) for line in lines]
         return np.concatenate(pieces)
 
-    def _tf_encode_clean(self, strings):
+    def _tf_sentencepiece(self):
+        # Created once, eagerly, even when first called while tracing.
         if self._tf_tokenizer is None:
             with tf.init_scope():
                 self._tf_tokenizer = tf_text.SentencepieceTokenizer(
                     model=self._proto, out_type=tf.int32
                 )
+        return self._tf_tokenizer
+
+    def _tf_encode_clean(self, strings):
         lines = tf.strings.split(strings, sep=NEWLINE_TOKEN)
         flat_lines = lines.flat_values if isinstance(lines, tf.RaggedTensor) else lines
-        ids = self._tf_tokenizer.tokenize(flat_lines)  # (lines, None)
+        ids = self._tf_sentencepiece().tokenize(flat_lines)  # (lines, None)
         newlines = tf.fill([tf.shape(flat_lines)[0], 1], tf.constant(self.newline_id, tf.int32))
         ids = tf.concat([ids, newlines], axis=1)  # every line followed by "\n"
         if isinstance(lines, tf.RaggedTensor):
@@ -129,6 +133,12 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _decode_ids(self, ids):
         return self._processor.decode(ids.tolist())
+
+    def tf_resources(self):
+        return [self._tf_sentencepiece()]
+
+    def _tf_decode_ids(self, ids):
+        return self._tf_sentencepiece().detokenize(ids)
 
     def get_config(self):
         return {

@@ -50,6 +50,27 @@ _NO_SPACE_BEFORE = set(".,;:!?)]}%…»”’-/")
 _NO_SPACE_AFTER = set("([{¿¡«“‘-/")
 
 
+def _tf_is_in(strings, members):
+    """Whether each string of the 1-D tensor `strings` is one of `members` (a set of str)."""
+    members = tf.constant(sorted(members))
+    return tf.reduce_any(tf.equal(strings[:, tf.newaxis], members[tf.newaxis, :]), axis=-1)
+
+
+def _tf_previous(values, first):
+    """`values` shifted by one place (each element's predecessor); `first` fills position 0."""
+    return tf.concat([tf.reshape(first, [1]), values[:-1]], axis=0)
+
+
+def _tf_join_rows(words, no_space):
+    """Join ragged `[batch, None]` strings row by row: a space before each word that is not
+    the first of its row and whose flat `no_space` entry is False."""
+    starts = tf.ragged.range(words.row_lengths()).flat_values == 0
+    separators = tf.where(starts | no_space, "", " ")
+    return tf.strings.reduce_join(
+        words.with_flat_values(tf.strings.join([separators, words.flat_values])), axis=-1
+    )
+
+
 def _split_words(strings, split_pattern, keep_pattern):
     """regex_split of a string tensor of any rank; a scalar gives a 1-D tensor of tokens."""
     if strings.shape.rank == 0:
@@ -93,6 +114,17 @@ class WordJoiner:
             pieces.append(token)
         return "".join(pieces)
 
+    def tf_join(self, tokens, ids):
+        """`join` with TF ops: ragged `[batch, None]` tokens and ids -> `[batch]` texts."""
+        token, id = tokens.flat_values, ids.flat_values
+        previous, previous_id = _tf_previous(token, ""), _tf_previous(id, 0)
+        is_cjk, is_word = tf.constant(self._is_cjk), tf.constant(self._is_word)
+        newline = tf.equal(previous, NEWLINE_TOKEN) | tf.equal(token, NEWLINE_TOKEN)
+        cjk = tf.gather(is_cjk, previous_id) | tf.gather(is_cjk, id)
+        punctuation = _tf_is_in(token, _NO_SPACE_BEFORE) | _tf_is_in(previous, _NO_SPACE_AFTER)
+        words = tf.gather(is_word, previous_id) & tf.gather(is_word, id)
+        return _tf_join_rows(tokens, newline | cjk | (punctuation & ~words))
+
 
 class VocabularyTokenizer(Tokenizer):
     """Base of the kinds whose state is a vocabulary list (word, wordpiece).
@@ -125,6 +157,9 @@ class VocabularyTokenizer(Tokenizer):
                     default_value=self.unk_id,
                 )
         return self._lookup
+
+    def tf_resources(self):
+        return [self._table()]
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size}
@@ -248,6 +283,14 @@ class WordTokenizer(VocabularyTokenizer):
         if self.split == "whitespace":
             return _join_with_spaces(tokens)
         return self._joiner.join(tokens, ids)
+
+    def _tf_decode_ids(self, ids):
+        tokens = tf.gather(tf.constant(self._written), ids)
+        if self.split == "whitespace":
+            token = tokens.flat_values
+            newline = tf.equal(token, NEWLINE_TOKEN)
+            return _tf_join_rows(tokens, newline | _tf_previous(newline, False))
+        return self._joiner.tf_join(tokens, ids)
 
     def get_config(self):
         return {**super().get_config(), "split": self.split, "unknown_token": self.unknown_token}

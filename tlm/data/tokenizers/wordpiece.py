@@ -88,3 +88,24 @@ class WordPieceTokenizer(VocabularyTokenizer):
                 words.append(token)
                 word_ids.append(id)
         return self._joiner.join(words, word_ids)
+
+    def tf_resources(self):
+        return [self._layer]  # keras_hub's layer holds its own tables
+
+    def _tf_decode_ids(self, ids):
+        pieces = tf.gather(tf.constant(self._vocabulary), ids)  # (batch, None)
+        piece = pieces.flat_values
+        # A "##" piece continues the word before it, unless it starts its row (as in decode).
+        first_in_row = tf.ragged.range(ids.row_lengths()).flat_values == 0
+        continues = tf.strings.regex_full_match(piece, "##.*") & ~first_in_row
+        piece = tf.where(continues, tf.strings.regex_replace(piece, "^##", ""), piece)
+        starts = ~continues
+        word_index = tf.cumsum(tf.cast(starts, tf.int32)) - 1  # (pieces,)
+        num_words = tf.reduce_sum(tf.cast(starts, tf.int32))
+        words = tf.strings.unsorted_segment_join(piece, word_index, num_words)
+        first_ids = tf.boolean_mask(ids.flat_values, starts)
+        words_per_row = tf.reduce_sum(tf.cast(ids.with_flat_values(starts), tf.int32), axis=-1)
+        return self._joiner.tf_join(
+            tf.RaggedTensor.from_row_lengths(words, words_per_row),
+            tf.RaggedTensor.from_row_lengths(first_ids, words_per_row),
+        )
