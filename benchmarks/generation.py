@@ -6,12 +6,17 @@ size, generating `--new-tokens` tokens (top-k sampling, k=10) after an 8-token p
 - tokens/s of `tlm.generation` with the key/value cache (Transformer) / carried state (LSTM);
 - tokens/s with full re-computation of the context window at every token (Transformer);
 - tokens/s of `keras_hub.models.GPT2CausalLM.generate` on a `GPT2Backbone` of the same sizes
-  (random init, token ids in, no download; its position table must cover prompt + new tokens);
+  (random init, token ids in, no download; its position table must cover prompt + new tokens),
+  compiled with XLA as tlm's loop is (`compile(jit_compile=True)`: Keras's default, "auto",
+  turns XLA off on a CPU);
+- tokens/s of the model exported by `tlm.export` (a SavedModel, loaded back with
+  `tf.saved_model.load`): text in, text out, its `generate` signature with the same top-k,
+  prompts of 8 characters of a 65-character vocabulary;
 - the time per token over the first and the last 64 new tokens (cached);
 - the first-call time (tracing + XLA compilation + one run).
 
 Tokens/s count every row of the batch. Targets: cached >= 5x full re-computation, >= keras_hub
-GPT-2, per-token time flat within 25 %.
+GPT-2, per-token time flat within 25 %, the exported model within 1.5x of the cached decoding.
 
     python benchmarks/generation.py                       # both presets, batch 1 and 8
     python benchmarks/generation.py --presets nanogpt-cpu --batch-sizes 1
@@ -24,6 +29,7 @@ token), so the whole run stays within minutes. Figures are noisy on a shared mac
 
 import argparse
 import os
+import tempfile
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -84,7 +90,7 @@ def gpt2_tokens_per_second(config, prompts, new_tokens, repeats):
         max_sequence_length=total,
     )
     causal_lm = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
-    causal_lm.compile(sampler=keras_hub.samplers.TopKSampler(k=TOP_K, seed=0))
+    causal_lm.compile(sampler=keras_hub.samplers.TopKSampler(k=TOP_K, seed=0), jit_compile=True)
     token_ids = np.zeros((batch_size, total), "int32")
     token_ids[:, :PROMPT_LENGTH] = prompts
     padding_mask = np.zeros((batch_size, total), bool)
@@ -99,6 +105,42 @@ def gpt2_tokens_per_second(config, prompts, new_tokens, repeats):
         causal_lm.generate(inputs, stop_token_ids=None)
         best = min(best, time.perf_counter() - start)
     return first, batch_size * new_tokens / best
+
+
+# 63 characters + "[PAD]" and "[UNK]": the 65 ids of the benchmark's vocabulary.
+CHARACTERS = "".join(chr(code) for code in range(ord("A"), ord("A") + 63))
+
+
+def exported_tokens_per_second(model, prompts, new_tokens, repeats):
+    """The model and a 65-character tokenizer exported by `tlm.export`, loaded back, timed on
+    its `generate` signature (text in, text out): `(first call s, tokens/s)`."""
+    from tlm.data import build_tokenizer
+    from tlm.export import export
+    from tlm.training import Run
+
+    tokenizer = build_tokenizer("char", CHARACTERS)
+    assert tokenizer.vocabulary_size == VOCABULARY_SIZE
+    texts = [tokenizer.decode(row) for row in prompts]
+    with tempfile.TemporaryDirectory() as folder:
+        export(Run(model, tokenizer, {}, ""), os.path.join(folder, "exported"))
+        generate = tf.saved_model.load(os.path.join(folder, "exported")).signatures["generate"]
+    settings = dict(
+        prompt=tf.constant(texts),
+        max_new_tokens=tf.constant(new_tokens),
+        temperature=tf.constant(1.0),
+        top_k=tf.constant(TOP_K),
+        top_p=tf.constant(1.0),
+        seed=tf.constant(0),
+    )
+    start = time.perf_counter()
+    generate(**settings)["text"].numpy()
+    first = time.perf_counter() - start
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        generate(**settings)["text"].numpy()
+        best = min(best, time.perf_counter() - start)
+    return first, len(prompts) * new_tokens / best
 
 
 def flatness(per_token):
@@ -120,6 +162,7 @@ def main(argv=None):
     )
     parser.add_argument("--skip-gpt2", action="store_true")
     parser.add_argument("--skip-lstm", action="store_true")
+    parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -145,6 +188,10 @@ def main(argv=None):
                 row.update(
                     zip(("first64_ms", "last64_ms", "drift"), flatness(per_token), strict=True)
                 )
+                if not args.skip_export:
+                    row["export_compile_s"], row["export_tps"] = exported_tokens_per_second(
+                        model, prompts, args.new_tokens, args.repeats
+                    )
                 if kind == "transformer":
                     full = get_decoder(model, "top_k", TOP_K, use_cache=False)
                     short = preset == "nanogpt-gpu" and not on_gpu
@@ -176,7 +223,8 @@ def main(argv=None):
 
 HEADER = (
     "preset       model        batch  cached tok/s  full tok/s  speedup  gpt2 tok/s  vs gpt2  "
-    "first64 ms/tok  last64 ms/tok  drift  compile s  gpt2 compile s"
+    "first64 ms/tok  last64 ms/tok  drift  compile s  gpt2 compile s  export tok/s  "
+    "cached/export"
 )
 
 
@@ -186,11 +234,13 @@ def format_row(row):
 
     speedup = f"{row['cached_tps'] / row['full_tps']:.1f}x" if "full_tps" in row else "-"
     versus = f"{row['cached_tps'] / row['gpt2_tps']:.2f}x" if "gpt2_tps" in row else "-"
+    exported = f"{row['cached_tps'] / row['export_tps']:.2f}x" if "export_tps" in row else "-"
     return (
         f"{row['preset']:<12} {row['model']:<12} {row['batch']:>5}  {number('cached_tps', '12.0f')}"
         f"  {number('full_tps', '10.0f')}  {speedup:>7}  {number('gpt2_tps', '10.0f')}  "
         f"{versus:>7}  {number('first64_ms', '14.3f')}  {number('last64_ms', '13.3f')}  "
         f"{row['drift']:>5.0%}  {number('compile_s', '9.1f')}  {number('gpt2_compile_s', '14.1f')}"
+        f"  {number('export_tps', '12.0f')}  {exported:>13}"
     )
 
 
@@ -219,8 +269,11 @@ def figures_table(rows):
             "Drift (%)",
             "First call (s)",
             "GPT-2 first call (s)",
+            "Exported SavedModel (tokens / s)",
+            "Cached / exported",
+            "Exported first call (s)",
         ],
-        "decimals": [None, None, None, 0, 0, 1, 0, 2, 3, 3, 0, 1, 1],
+        "decimals": [None, None, None, 0, 0, 1, 0, 2, 3, 3, 0, 1, 1, 0, 2, 1],
         "rows": [
             [
                 row["preset"],
@@ -236,6 +289,9 @@ def figures_table(rows):
                 100 * float(row["drift"]),
                 value(row, "compile_s"),
                 value(row, "gpt2_compile_s"),
+                value(row, "export_tps"),
+                ratio(row, "export_tps"),
+                value(row, "export_compile_s"),
             ]
             for row in rows
         ],
@@ -251,7 +307,13 @@ def notes(args, on_gpu):
         "first call (tracing, compilation and one run) that is timed on its own.",
         "Cached / full and Cached / GPT-2 divide the cached tokens / s by the other two measured "
         "in this run; drift is how far the time per token over the last 64 new tokens is from "
-        "that over the first 64 (targets: cached >= 5x full, >= GPT-2, drift within 25 %).",
+        "that over the first 64 (targets: cached >= 5x full, >= GPT-2, drift within 25 %). "
+        "keras_hub's GPT-2 is compiled with XLA, as tlm's loop is.",
+        "Exported: the same model and a 65-character tokenizer written by `tlm.export` and "
+        "loaded back with `tf.saved_model.load`, timed on its `generate` signature (strings in, "
+        "strings out: tokenization and detokenization included; XLA compiles its loop at the "
+        "first call); Cached / exported is the cached tokens / s over the exported model's "
+        "(target: within 1.5x).",
     ]
     if "nanogpt-gpu" in args.presets and not on_gpu:
         lines.append(

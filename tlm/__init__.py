@@ -18,6 +18,7 @@ _SUBMODULES = (
     "generation",
     "evaluation",
     "pretrained",
+    "export",
     "compare",
     "plotting",
     "checks",

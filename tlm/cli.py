@@ -22,7 +22,7 @@ import tlm
 
 # Command modules, in the order `tlm --help` lists them. A module that does not exist yet is
 # skipped, so the command grows with the package.
-COMMANDS = ("data", "train", "evaluate", "generate", "compare")
+COMMANDS = ("data", "train", "evaluate", "generate", "export", "compare")
 # Commands whose options are built from settings dataclasses, which import TensorFlow.
 _PARSERS_IMPORT_TENSORFLOW = ("train", "compare")
 

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 
 # The permissions a plain `open(path, "w")` gives a new file (mkstemp's are owner-only).
@@ -46,6 +47,39 @@ def atomic_path(path, suffix=".tmp"):
         if isinstance(error, OSError) and getattr(error, "filename", None) in (None, temporary):
             # Writers such as h5py and zipfile do not say which file failed: name it.
             raise _named_error(error, path) from error
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a new empty folder beside `path` to fill; it replaces `path` if all goes well.
+
+    For a folder another library writes whole (`tf.saved_model.save`): on any error the
+    temporary folder is removed and `path` is as it was; on success an existing `path` is
+    removed and the new folder renamed into its place (the caller decides whether an existing
+    `path` may be replaced). The folder gets the permissions `os.mkdir` would give it.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "exported"
+    >>> with atomic_directory(path) as folder:
+    ...     _ = (pathlib.Path(folder) / "saved_model.pb").write_bytes(b"graph")
+    >>> sorted(p.name for p in path.iterdir()), sorted(p.name for p in path.parent.iterdir())
+    (['saved_model.pb'], ['exported'])
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    temporary = tempfile.mkdtemp(prefix=f".{name}.", dir=parent)
+    try:
+        os.chmod(temporary, 0o777 & ~_UMASK)
+        yield temporary
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        os.replace(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 

@@ -177,7 +177,9 @@ class Decoder:
 
         def refill():
             start = index - 1 - keep
-            cache = self.model.init_cache(tokens.shape[0], capacity)
+            # The batch size is static here, but a tensor in an exported graph (`tlm.export`).
+            batch_size = tokens.shape[0] if tokens.shape[0] is not None else tf.shape(tokens)[0]
+            cache = self.model.init_cache(batch_size, capacity)
             window = tf.slice(tokens, [0, start], [-1, keep])  # (batch_size, keep)
             _, cache = self.model.call_with_cache(window, cache, 0)
             return cache, start
@@ -201,6 +203,11 @@ class Decoder:
         logits = self.model(window, training=False)  # (batch_size, window, vocabulary_size)
         return ops.take(logits, index - 1 - offset, axis=1), cache
 
+    def _choose(self, probabilities, index):
+        """The sampled token `(batch_size,)` int32 for position `index` (the exported model's
+        decoder, in `tlm.export`, chooses with sampling settings that are tensors)."""
+        return ops.cast(self.sampler.get_next_token(probabilities), "int32")
+
     def _steps_fn(self, tokens, cache, index, offset, num_steps, seen, done, constants, capacity):
         self.tracing_counts["steps"] += 1
         prompt_lengths, limits, temperature, penalty, stop_mask, banned = constants
@@ -215,7 +222,7 @@ class Decoder:
             logits = apply_repetition_penalty(ops.cast(logits, "float32"), seen, penalty)
             logits = tf.where(banned, tf.constant(-1e9, logits.dtype), logits)
             probabilities = ops.softmax(apply_temperature(logits, temperature), axis=-1)
-            sampled = ops.cast(self.sampler.get_next_token(probabilities), "int32")
+            sampled = self._choose(probabilities, index)
             # A row still inside its prompt copies its prompt token instead of sampling.
             in_prompt = index < prompt_lengths  # (batch_size,)
             next_token = tf.where(in_prompt, tokens[:, index], sampled)

@@ -15,7 +15,7 @@ from tlm.generation.samplers import DEFAULT_TOP_K, check_sampling_arguments
 STREAM_CHUNK_SIZE = 16
 # Prompt tokens kept as context when decoding new tokens, so spacing between the prompt and the
 # new text comes out right for word and subword tokenizers.
-_DECODE_CONTEXT = 32
+DECODE_CONTEXT = 32
 
 
 # The decoding call the design names: each keyword is one decoding choice, as keras_hub's
@@ -227,7 +227,7 @@ def _check_stop(stop):
 
 def _text_pieces(decoder, tokenizer, token_ids, stops, settings):
     """Yield, after each compiled chunk, one new piece of text per prompt ("" if none yet)."""
-    contexts = [ids[-_DECODE_CONTEXT:] for ids in token_ids]
+    contexts = [ids[-DECODE_CONTEXT:] for ids in token_ids]
     context_texts = [tokenizer.decode(ids) for ids in contexts]
     emitted = [""] * len(token_ids)
     finished = [False] * len(token_ids)

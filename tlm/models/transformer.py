@@ -235,11 +235,12 @@ class TransformerLanguageModel(keras.Model):
         """A zero key/value cache `(batch_size, num_layers, 2, max_length, num_heads, head_dim)`.
 
         Args:
-            batch_size: number of sequences decoded together.
+            batch_size: number of sequences decoded together (an int, or a scalar int tensor).
             max_length: positions the cache holds, at most (and by default) `sequence_length`.
         """
         max_length = self.sequence_length if max_length is None else max_length
-        check_positive_int("batch_size", batch_size)
+        if not ops.is_tensor(batch_size):  # a scalar tensor in an exported graph
+            check_positive_int("batch_size", batch_size)
         check_positive_int("max_length", max_length)
         if max_length > self.sequence_length:
             raise ValueError(
