@@ -108,7 +108,7 @@ def gpt2_tokens_per_second(config, prompts, new_tokens, repeats):
 
 
 # 63 characters + "[PAD]" and "[UNK]": the 65 ids of the benchmark's vocabulary.
-CHARACTERS = "".join(chr(code) for code in range(ord("A"), ord("A") + 63))
+CHARACTERS = "".join(chr(code) for code in range(ord("!"), ord("!") + 63))  # "!" to "_"
 
 
 def exported_tokens_per_second(model, prompts, new_tokens, repeats):

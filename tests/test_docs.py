@@ -25,6 +25,7 @@ PACKAGES = (
     "training",
     "evaluation",
     "pretrained",
+    "export",
     "compare",
     "plotting",
     "checks",
