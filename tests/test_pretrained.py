@@ -20,6 +20,7 @@ from tlm.cli import main
 from tlm.data import prepare
 from tlm.data.tokenizers import KerasHubTokenizer, load_tokenizer
 from tlm.evaluation import evaluate
+from tlm.export import export
 from tlm.generation import generate
 from tlm.models import GPT2LanguageModel, build_model, kind_of
 from tlm.pretrained import (
@@ -99,6 +100,30 @@ def test_tokenizer_saves_and_loads(pretrained, tmp_path):
     assert loaded.vocabulary == pretrained.tokenizer.vocabulary
     for text in TEXTS:
         np.testing.assert_array_equal(loaded.encode(text), pretrained.tokenizer.encode(text))
+
+
+def test_tf_decode_equals_decode_on_any_ids(pretrained):
+    # Random ids cut characters in the middle of their bytes: both write U+FFFD for those.
+    tokenizer = pretrained.tokenizer
+    rows = np.random.default_rng(0).integers(0, tokenizer.vocabulary_size, (6, 40)).tolist()
+    texts = tokenizer.tf_decode(tf.ragged.constant(rows, dtype=tf.int32))
+    assert [text.decode("utf-8") for text in texts.numpy()] == [tokenizer.decode(r) for r in rows]
+
+
+def test_exported_preset_generates_tlm_text_past_its_context(pretrained, tmp_path):
+    export(pretrained, tmp_path / "exported")
+    exported = tf.saved_model.load(str(tmp_path / "exported"))
+    prompts = ["ab 1, said", "ca 2, said the ca"]
+    texts = exported.signatures["generate"](
+        prompt=tf.constant(prompts),
+        max_new_tokens=tf.constant(150),  # the tiny preset's context is 128
+        temperature=tf.constant(1.0),
+        top_k=tf.constant(1),
+        top_p=tf.constant(1.0),
+        seed=tf.constant(0),
+    )["text"]
+    want = generate(pretrained.model, pretrained.tokenizer, prompts, 150)
+    assert [text.decode("utf-8") for text in texts.numpy()] == want
 
 
 def test_cached_call_equals_the_full_forward_pass(pretrained):

@@ -372,9 +372,9 @@ def litert_converter():
 
 
 def write_litert(module, path):
-    """Convert the next-token model, for one row of `context_length` ids, to a LiteRT file
-    of LiteRT's built-in operations, through Keras's `ExportArchive` (the route Keras's own LiteRT export takes:
-    its SavedModel holds the weights as the converter expects)."""
+    """Convert the next-token model, for one row of `context_length` ids, to a LiteRT file of
+    LiteRT's built-in operations, through Keras's `ExportArchive` (the route of Keras's own
+    LiteRT export: its SavedModel holds the weights as the converter expects them)."""
     import keras
 
     length = module.model.context_length

@@ -101,7 +101,11 @@ class KerasHubTokenizer(Tokenizer):
         return [self.keras_hub_tokenizer]
 
     def _tf_decode_ids(self, ids):
-        return self.keras_hub_tokenizer.detokenize(ids)
+        text = self.keras_hub_tokenizer.detokenize(ids)
+        # Bytes that are not UTF-8 (part of a character) become U+FFFD, as `decode` writes them.
+        return tf.strings.unicode_transcode(
+            text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        )
 
     def get_config(self):
         return {
