@@ -244,6 +244,7 @@ def test_graph_refuses_bad_sampling_values(exported_subword):
         ("top_k", tf.constant(-1), "`top_k` must be at least 0"),
         ("max_new_tokens", tf.constant(-2), "`max_new_tokens` must be at least 0"),
         ("prompt", tf.constant(["ab", ""]), "every `prompt` must encode to at least one token"),
+        ("prompt", tf.constant([], tf.string), "`prompt` must hold at least one string"),
     ]:
         with pytest.raises(tf.errors.InvalidArgumentError, match=rule):
             generate_signature(**{**settings, name: value})

@@ -32,6 +32,9 @@ Signatures (batch dimensions are free; every argument is required, as TF Serving
 - `next_token_logits(token_ids: int32[batch, time]) -> {"logits": float32[batch, vocabulary]}`:
   the logits of the token after each row (the Transformer reads the last `context_length` ids).
 
+The loaded object also carries `vocabulary_size` and `context_length` (-1 for the LSTM, which
+has no context limit) as scalar tensors.
+
 The decoding loop is tlm's own (`tlm.generation.decoder.Decoder`), compiled with XLA when the
 SavedModel runs, for each shape class it meets (rows, and prompt + new tokens rounded up to a
 power of two), as `tlm generate` does in process. `format="litert"` also writes a `.tflite`
@@ -180,6 +183,9 @@ class ExportedLanguageModel(tf.Module):
     def _generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed):
         model, tokenizer = self._model, self._tokenizer
         checks = [
+            tf.debugging.assert_positive(
+                tf.size(prompt), message="`prompt` must hold at least one string"
+            ),
             tf.debugging.assert_non_negative(
                 max_new_tokens, message="`max_new_tokens` must be at least 0"
             ),
