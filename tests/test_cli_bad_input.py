@@ -37,6 +37,12 @@ LONE_SURROGATE = "\ud800"
 UNDECODABLE = "caf\udce9"
 
 CASES = [
+    # tlm export
+    (["export", "{folder}", "{new}"], r"`path` is not a tlm run directory .* Received: path='.*folder'"),
+    (["export", "{run}", "{folder}"], r"`out_dir` must not exist or be empty .* Received: out_dir='.*folder', which holds files"),
+    (["export", "{run}", "{notes}"], r"`out_dir` must be a folder or not exist\. Received: out_dir='.*notes\.txt', a file"),
+    (["export", "{run}", "{new}", "--format", "onnx"], r"argument --format: invalid choice: 'onnx'"),
+    (["export", "{run}", "{new}", "--format", "litert"], r"`format='litert'` exports models with a context .* Received: format='litert' and a LSTMLanguageModel"),
     # tlm data describe
     (["data", "describe", "hamlet"], r"`name_or_path` must be one of shakespeare.* name_or_path='hamlet'"),
     (["data", "describe", "{new}/none.txt"], r"looks like a path but does not exist\. Received: '.*none\.txt'"),
@@ -212,7 +218,9 @@ def test_bad_input_is_refused_in_one_line_and_leaves_the_disk_as_it_was(
 
 
 def test_the_table_covers_every_command_with_forty_cases_or_more():
-    assert {argv[0] for argv, _ in CASES} == {"data", "train", "evaluate", "generate", "compare"}
+    assert {argv[0] for argv, _ in CASES} == {
+        "data", "train", "evaluate", "generate", "export", "compare"
+    }  # fmt: skip
     assert len(CASES) >= 40
 
 
