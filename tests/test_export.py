@@ -4,6 +4,7 @@ by a process that has TensorFlow and tensorflow-text but not tlm or keras_hub.""
 import json
 import math
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import tensorflow as tf
 from toy_corpus import TOY_TEXT
 
 from tlm.cli import main
+from tlm.commands.export import DESCRIPTION as COMMAND_DESCRIPTION
 from tlm.commands.export import FORMATS as COMMAND_FORMATS
 from tlm.data import build_tokenizer
 from tlm.evaluation import evaluate
@@ -225,6 +227,23 @@ def test_saved_model_cli_lists_the_signatures(exported_subword):
             block = section.split(f"['{name}'] tensor_info:")[1]
             assert f"dtype: {dtype}" in block.split("name:")[0], (signature, name)
             assert f"shape: {shape}" in block.split("name:")[0], (signature, name)
+
+
+def test_the_help_example_of_saved_model_cli_run_generates(exported_subword):
+    # `saved_model_cli run` restores the variables by name, as TF Serving does (not as
+    # `tf.saved_model.load`): the command of `tlm export --help`, run as printed.
+    _, run, folder = exported_subword
+    lines = COMMAND_DESCRIPTION.split("saved_model_cli run needs")[1].splitlines()[1:4]
+    command = "\n".join(lines).replace("exported/shakespeare-char", shlex.quote(str(folder)))
+    command = command.replace("python -c", f"{shlex.quote(sys.executable)} -c", 1)
+    command = command.replace("ROMEO:", "ab 1, said")
+    result = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Result for output key text:" in result.stdout
+    greedy = generate(run.model, run.tokenizer, "ab 1, said", 100)
+    assert repr(greedy.encode("utf-8"))[2:-1] in result.stdout
 
 
 def test_graph_refuses_bad_sampling_values(exported_subword):

@@ -135,7 +135,9 @@ class ExportedLanguageModel(tf.Module):
         self._tokenizer = tokenizer
         self._decoder = _ExportDecoder(model)
         # What the SavedModel must hold: the weights and the tokenizer's TF resources.
-        self.model_variables = list(model.variables)
+        # The tf.Variables under Keras's variables: a loader that restores by variable (TF
+        # Serving, `saved_model_cli run`) finds them under the names the signatures read.
+        self.model_variables = [variable.value for variable in model.variables]
         self.tokenizer_resources = tokenizer.tf_resources()
         self.vocabulary_size = tf.constant(model.vocabulary_size)
         context = model.context_length

@@ -26,9 +26,12 @@ The SavedModel is written to a temporary folder and moved into place when comple
 
 Examples:
   tlm export runs/shakespeare-char exported/shakespeare-char
-  saved_model_cli run --dir exported/shakespeare-char --tag_set serve \\
-      --signature_def generate --input_exprs 'prompt=["ROMEO:"];max_new_tokens=100;\\
-temperature=1.0;top_k=1;top_p=1.0;seed=0'
+  saved_model_cli show --dir exported/shakespeare-char --all
+
+saved_model_cli run needs the tokenizer ops registered first (import tensorflow_text):
+python -c 'import tensorflow_text;from tensorflow.python.tools.saved_model_cli import main;main()'\\
+    run --dir exported/shakespeare-char --tag_set serve --signature_def generate \\
+    --input_exprs 'prompt=["ROMEO:"];max_new_tokens=100;temperature=1.0;top_k=1;top_p=1.0;seed=0'
 """
 
 HELP = "Export a trained run as a text-in, text-out TensorFlow SavedModel."
