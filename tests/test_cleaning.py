@@ -10,9 +10,12 @@ from tlm.data.cleaning import TextCleaner
 CHINESE = "春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少？！\n“好诗！”他说：「真好。」"
 
 
-def test_default_normalizes_full_width_and_keeps_newlines():
+def test_default_normalizes_full_width_letters_and_keeps_newlines():
     cleaner = TextCleaner()
-    assert cleaner("Ｈｅｌｌｏ，\u3000ｗｏｒｌｄ！\nBye") == "Hello, world!\nBye"
+    # Full-width letters become ASCII; full-width punctuation stays (keep_cjk).
+    assert cleaner("Ｈｅｌｌｏ，\u3000ｗｏｒｌｄ！\nBye") == "Hello， world！\nBye"
+    plain_nfkc = TextCleaner(keep_cjk=False)
+    assert plain_nfkc("Ｈｅｌｌｏ，\u3000ｗｏｒｌｄ！\nBye") == "Hello, world!\nBye"
 
 
 def test_chinese_paragraph_punctuation_stripped_by_unicode_category():
@@ -20,11 +23,56 @@ def test_chinese_paragraph_punctuation_stripped_by_unicode_category():
     assert cleaner(CHINESE) == "春眠不觉晓处处闻啼鸟\n夜来风雨声花落知多少\n好诗他说真好"
 
 
-def test_chinese_paragraph_default_keeps_characters_and_lines():
-    cleaned = TextCleaner()(CHINESE)
-    # NFKC turns full-width ，？！：into ASCII; 。“”「」 have no compatibility mapping.
+def test_chinese_paragraph_default_keeps_characters_punctuation_and_lines():
+    assert TextCleaner()(CHINESE) == CHINESE
+    # Plain NFKC turns full-width ，？！：into ASCII; 。“”「」 have no compatibility mapping.
+    cleaned = TextCleaner(keep_cjk=False)(CHINESE)
     assert cleaned == "春眠不觉晓,处处闻啼鸟。\n夜来风雨声,花落知多少?!\n“好诗!”他说:「真好。」"
     assert cleaned.count("\n") == 2
+
+
+def test_keep_cjk_leaves_compatibility_ideographs_and_radicals_as_written():
+    # NFC and NFKC rewrite U+F900 (a compatibility ideograph) and NFKC U+2F00 (a Kangxi radical).
+    text = "\uf900\u2f00 ﬁ ＡＢ１ ︰﹐"
+    assert TextCleaner()(text) == "\uf900\u2f00 fi AB1 ︰﹐"
+    assert TextCleaner(keep_cjk=False)(text) == "\u8c48\u4e00 fi AB1 ..,"
+
+
+def test_a_cleaner_saved_before_keep_cjk_keeps_normalizing_everything():
+    config = TextCleaner().get_config()
+    assert config["keep_cjk"] is True
+    del config["keep_cjk"]
+    assert TextCleaner.from_config(config)("你好，世界") == "你好,世界"
+
+
+# Text mixing CJK ideographs and punctuation with what NFKC does change (full-width letters,
+# ligatures, compatibility characters, combining marks).
+CJK_MIX = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0x3000, max_codepoint=0x303F),
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+        st.characters(min_codepoint=0xF900, max_codepoint=0xFAFF),
+        st.characters(min_codepoint=0xFE10, max_codepoint=0xFE6F),
+        st.characters(min_codepoint=0xFF01, max_codepoint=0xFF65),
+        st.sampled_from("ﬁ²½é\u0301a \n"),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=CJK_MIX)
+def test_cleaning_never_changes_a_cjk_ideograph_or_punctuation_mark_property(text):
+    import re
+
+    kept = re.compile(
+        "[\u3001-\u303f\u4e00-\u9fff\uf900-\ufaff\ufe10-\ufe1f\ufe30-\ufe4f"
+        "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+    )
+    cleaned = TextCleaner()(text)
+    # Every ideograph and CJK punctuation mark of the text is in the cleaned text, in order.
+    assert kept.findall(cleaned) == kept.findall(text)
+    assert TextCleaner()(cleaned) == cleaned  # idempotent
 
 
 def test_lowercase_is_unicode_aware_not_case_folding():

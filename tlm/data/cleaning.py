@@ -17,6 +17,15 @@ NORMALIZATIONS = ("NFC", "NFKC", "NFD", "NFKD")
 _CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\x{feff}]"
 # Horizontal whitespace: tabs and every Unicode space separator (U+00A0, U+3000, ...).
 _HORIZONTAL_SPACE = r"[\t\p{Zs}]+"
+# What `keep_cjk` leaves as written: Han characters (ideographs, including the compatibility
+# ideographs and Kangxi radicals that NFC and NFKC would rewrite), CJK symbols and punctuation
+# (U+3000-U+303F: 。、「」〈〉…), the punctuation of the Halfwidth and Fullwidth Forms block
+# (，！？：；（）… but not full-width letters and digits, which NFKC still makes ASCII), and
+# the vertical, compatibility and small forms (U+FE10-U+FE1F, U+FE30-U+FE6F).
+CJK_KEPT = (
+    r"[\p{Han}\x{3000}-\x{303f}\x{ff01}-\x{ff0f}\x{ff1a}-\x{ff20}\x{ff3b}-\x{ff40}"
+    r"\x{ff5b}-\x{ff65}\x{fe10}-\x{fe1f}\x{fe30}-\x{fe6f}]+"
+)
 
 
 class TextCleaner:
@@ -27,7 +36,12 @@ class TextCleaner:
     1. `remove_control`: "\\r\\n" and lone "\\r" become "\\n"; other control characters
        (category Cc, except "\\t" and "\\n") and the byte-order mark U+FEFF are removed.
     2. `normalization`: Unicode normalisation, NFKC by default, so full-width "Ｈｅｌｌｏ" becomes
-       "Hello", "，" becomes ",", ligatures split and no-break spaces become spaces.
+       "Hello", ligatures split and no-break spaces become spaces. With `keep_cjk` (default)
+       Chinese and Japanese text keeps its own characters as written: Han characters, CJK
+       punctuation and full-width punctuation ("，！？：；（）") are left out of the
+       normalisation, so "你好，世界！" stays "你好，世界！" instead of NFKC's "你好,世界!", and a
+       Chinese model learns (and writes) the punctuation of its text. The price: a full-width
+       comma typed in English text stays full-width too.
     3. `lowercase`: full Unicode lowercasing (ICU, like `str.lower`: "ÀΣ" -> "àς", "ß" stays
        "ß"). This is lowercasing, not case folding (`tensorflow_text.case_fold_utf8` would
        also turn "ß" into "ss" and apply NFKC); lowercasing changes fewer characters.
@@ -51,6 +65,8 @@ class TextCleaner:
         remove_control: remove control characters and unify line endings to "\\n".
         collapse_whitespace: collapse runs of spaces and tabs to one space, keeping newlines.
         collapse_blank_lines: collapse runs of blank lines to one blank line.
+        keep_cjk: leave Han characters and CJK and full-width punctuation (`CJK_KEPT`) out of
+            the normalisation.
 
     Example:
 
@@ -69,6 +85,7 @@ class TextCleaner:
         remove_control=True,
         collapse_whitespace=True,
         collapse_blank_lines=False,
+        keep_cjk=True,
     ):
         if normalization is not None and normalization not in NORMALIZATIONS:
             raise ValueError(
@@ -81,6 +98,7 @@ class TextCleaner:
         self.remove_control = bool(remove_control)
         self.collapse_whitespace = bool(collapse_whitespace)
         self.collapse_blank_lines = bool(collapse_blank_lines)
+        self.keep_cjk = bool(keep_cjk)
 
     def __call__(self, text):
         """Clean `text`: a Python `str` (returns `str`), a list of `str` (returns a list), or
@@ -120,7 +138,22 @@ class TextCleaner:
     def _normalize(self, x):
         if self.normalization is None:
             return x
-        return tf_text.normalize_utf8(x, self.normalization)
+        if not self.keep_cjk:
+            return tf_text.normalize_utf8(x, self.normalization)
+        # Cut the text into runs of kept characters and runs of the rest; normalise the rest.
+        # The regular-expression split stops at a NUL: split at NULs first, join them back.
+        parts = tf.strings.split(tf.reshape(x, [-1]), sep="\x00")
+        pieces = tf_text.regex_split(parts.flat_values, CJK_KEPT, CJK_KEPT)
+        piece = pieces.flat_values
+        kept = tf.strings.regex_full_match(piece, CJK_KEPT)
+        piece = tf.where(kept, piece, tf_text.normalize_utf8(piece, self.normalization))
+        part = tf.strings.reduce_join(pieces.with_flat_values(piece), axis=-1)
+        # A NUL after every part but the last of its text (a join separator cannot be a NUL).
+        lengths = parts.row_lengths()
+        last = tf.ragged.range(lengths).flat_values == tf.gather(lengths - 1, parts.value_rowids())
+        part = tf.strings.join([part, tf.where(last, "", "\x00")])
+        joined = tf.strings.reduce_join(parts.with_flat_values(part), axis=-1)
+        return tf.reshape(joined, tf.shape(x))
 
     def _lower(self, x):
         if self.remove_control:
@@ -138,11 +171,13 @@ class TextCleaner:
             "remove_control": self.remove_control,
             "collapse_whitespace": self.collapse_whitespace,
             "collapse_blank_lines": self.collapse_blank_lines,
+            "keep_cjk": self.keep_cjk,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # A cleaner saved before `keep_cjk` existed normalised every character: keep doing so.
+        return cls(**{"keep_cjk": False, **config})
 
     def __eq__(self, other):
         return isinstance(other, TextCleaner) and self.get_config() == other.get_config()
