@@ -3,6 +3,7 @@
 import functools
 import hashlib
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -408,9 +409,10 @@ def test_folder_of_two_files_is_cut_like_one_file(tmp_path):
 
 
 def test_unknown_name_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"must be one of shakespeare, tiny_shakespeare, ptb "):
+    names = "shakespeare, tiny_shakespeare, ptb, tang_poems "
+    with pytest.raises(ValueError, match=rf"must be one of {names}"):
         load_corpus("hamlet")
-    assert CORPORA == ("shakespeare", "tiny_shakespeare", "ptb")
+    assert CORPORA == ("shakespeare", "tiny_shakespeare", "ptb", "tang_poems")
 
 
 def test_missing_path_raises_file_not_found(tmp_path):
@@ -470,3 +472,102 @@ def test_empty_file_and_empty_folder_and_empty_split(tmp_path):
 def test_corpus_repr_shows_sizes_not_text():
     corpus = Corpus("toy", "abc", "d", "e", "toy")
     assert repr(corpus) == "Corpus(name='toy', train=3 chars, validation=1 chars, test=1 chars)"
+
+
+# --- "tang_poems" ------------------------------------------------------------------------------
+
+TANG = SHARED_DATA / "tang_poems"
+needs_tang = pytest.mark.skipif(
+    not all((TANG / name).is_file() for name in corpora.TANG_POEMS_FILES),
+    reason=f"the Complete Tang Poems not found in {TANG} (set TLM_DATA_DIR)",
+)
+
+
+def _poems(corpus, split):
+    return [block for block in getattr(corpus, split).split("\n\n") if block.strip()]
+
+
+@needs_tang
+def test_tang_poems_split_by_poem_keep_full_width_punctuation(monkeypatch):
+    monkeypatch.setenv("TLM_DATA_DIR", str(SHARED_DATA))
+    corpus = load_corpus("tang_poems")
+    assert corpus.name == "tang_poems" and "Complete Tang Poems" in corpus.description
+    poems = {split: _poems(corpus, split) for split in corpora.SPLITS}
+    verses = {split: {poem.split("\n", 2)[2] for poem in poems[split]} for split in poems}
+    assert not verses["train"] & verses["validation"]
+    assert not verses["train"] & verses["test"]
+    assert not verses["validation"] & verses["test"]
+    total = sum(len(p) for p in poems.values())
+    assert 56_000 < total <= 57_607
+    assert len(poems["validation"]) == len(poems["test"]) == total // 20
+    # The first poem of the collection, as its title, author and lines.
+    assert poems["train"][0].startswith("帝京篇十首 一\n太宗皇帝\n秦川雄帝宅，函谷壯皇居。")
+    assert "，" in corpus.test and "。" in corpus.test and "," not in corpus.test
+    assert load_corpus("tang_poems") == corpus  # deterministic
+
+
+def _fake_tang(served, poems_per_file=3):
+    texts, sha256 = {}, {}
+    for number, name in enumerate(corpora.TANG_POEMS_FILES):
+        poems = [
+            {
+                "title": f"詩{number}-{i}",
+                "author": "某",
+                "paragraphs": [f"春{number}花{i}開，", "月明。"],
+            }
+            for i in range(poems_per_file)
+        ]
+        if number == 1:  # the collection repeats some poems: dropped
+            poems.append({**poems[0], "title": "重出", "paragraphs": ["春0花0開，", "月明。"]})
+        text = json.dumps(poems, ensure_ascii=False)
+        (served / name).write_text(text, encoding="utf-8")
+        texts[name] = text
+        sha256[name] = hashlib.sha256(text.encode()).hexdigest()
+    return texts, sha256
+
+
+def test_load_corpus_downloads_tang_poems_into_the_keras_cache(local_server, tmp_path, monkeypatch):
+    served, base = local_server
+    _, sha256 = _fake_tang(served)
+    monkeypatch.delenv("TLM_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(corpora, "TANG_POEMS_URL", f"{base}/")
+    monkeypatch.setattr(corpora, "TANG_POEMS_SHA256", sha256)
+    corpus = load_corpus("tang_poems")
+    poems = {split: _poems(corpus, split) for split in corpora.SPLITS}
+    assert sum(len(p) for p in poems.values()) == 58 * 3  # the repeated poem dropped
+    assert len(poems["validation"]) == len(poems["test"]) == 58 * 3 // 20
+    assert poems["train"][0] == "詩0-0\n某\n春0花0開，\n月明。"
+    assert "1 repeated poems dropped" in corpus.description
+    for name in corpora.TANG_POEMS_FILES:
+        assert (tmp_path / "keras" / "datasets" / name).is_file()
+        (served / name).unlink()  # a second load must not download again
+    assert load_corpus("tang_poems") == corpus
+
+
+def test_tang_poems_download_with_wrong_checksum_is_removed(local_server, tmp_path, monkeypatch):
+    served, base = local_server
+    _, sha256 = _fake_tang(served)
+    name = corpora.TANG_POEMS_FILES[3]
+    monkeypatch.setattr(corpora, "TANG_POEMS_SHA256", {**sha256, name: "0" * 64})
+    with pytest.raises(ValueError, match=rf"Checksum mismatch for .*{name} downloaded from"):
+        corpora.fetch_tang_poems(url=base, cache_dir=tmp_path / "keras")
+    assert not (tmp_path / "keras" / "datasets" / name).exists()
+
+
+def test_a_changed_local_tang_file_is_refused_by_name(tmp_path, monkeypatch):
+    folder = tmp_path / "tang_poems"
+    folder.mkdir()
+    _, sha256 = _fake_tang(folder)
+    monkeypatch.setattr(corpora, "TANG_POEMS_SHA256", sha256)
+    monkeypatch.setenv("TLM_DATA_DIR", str(tmp_path))
+    assert len(_poems(load_corpus("tang_poems"), "train")) > 0
+    (folder / corpora.TANG_POEMS_FILES[0]).write_text("[]", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"Checksum mismatch for .*poet\.tang\.0\.json \(\$TLM"):
+        load_corpus("tang_poems")
+
+
+def test_failed_tang_download_says_how_to_work_offline(local_server, tmp_path):
+    _, base = local_server
+    with pytest.raises(FileNotFoundError, match=r"tang_poems/poet\.tang\.0\.json\.$"):
+        corpora.fetch_tang_poems(url=base, cache_dir=tmp_path / "keras")

@@ -2,7 +2,9 @@
 
 import functools
 import json
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -481,3 +483,37 @@ def test_tf_decode_of_the_whitespace_split(ptb_like):
     rows = [[2, 3, 2, 2], [4, 1, 3, 2, 4], []]
     texts = ptb_like.tf_decode(tf.ragged.constant(rows, dtype=tf.int32))
     assert [text.decode() for text in texts.numpy()] == [ptb_like.decode(r) for r in rows]
+
+
+# -- Chinese: the Tang poems ------------------------------------------------------------------
+_TANG = Path(os.environ.get("TLM_DATA_DIR", "../shared/data"), "tang_poems")
+
+
+@pytest.fixture(scope="module")
+def tang_poems():
+    from tlm.data.corpora import TANG_POEMS_FILES, load_corpus
+
+    if not all((_TANG / name).is_file() for name in TANG_POEMS_FILES):
+        pytest.skip(f"the Complete Tang Poems not found in {_TANG} (set TLM_DATA_DIR)")
+    return load_corpus("tang_poems")
+
+
+# Subwords of Chinese need a vocabulary larger than the distinct characters SentencePiece keeps
+# (99.95 % of the text: about 4,800 here).
+@pytest.mark.parametrize(("kind", "size"), [("char", None), ("sentencepiece", 6000), ("bpe", 6000)])
+def test_tokenizers_train_on_tang_poems_and_round_trip_them(tang_poems, kind, size):
+    train = tang_poems.train[:200_000]
+    tokenizer = build_tokenizer(kind, train, size)
+    # Cleaning keeps the poems as written (full-width punctuation, traditional characters).
+    assert tokenizer.cleaner(train) == train
+    ids = tokenizer.encode(train)
+    assert tokenizer.decode(ids) == train
+    validation = tang_poems.validation[:20_000]
+    if kind != "char":  # byte fallback: any text, characters never seen included
+        assert tokenizer.decode(tokenizer.encode(validation)) == validation
+    else:  # a character never seen is [UNK], all the others come back
+        decoded = tokenizer.decode(tokenizer.encode(validation))
+        assert decoded.count("[UNK]") < 0.01 * len(validation)
+    # Characters per token: 1 for characters; subwords join frequent pairs of characters.
+    characters_per_token = len(train) / len(ids)
+    assert characters_per_token == 1.0 if kind == "char" else characters_per_token > 1.1

@@ -14,8 +14,8 @@ DESCRIBE_HELP = """\
 Print what a corpus holds: characters, words and lines per split, the plays or files in each
 split, the distinct characters (a char tokenizer's vocabulary) and a short sample of the
 training text; for a corpus already tokenized (ptb), its distinct words too. CORPUS is a corpus
-name (shakespeare, tiny_shakespeare, ptb) or a path to a .txt file or a folder of .txt files;
-see tlm.data.corpora.load_corpus for how each is split.
+name (shakespeare, tiny_shakespeare, ptb, tang_poems) or a path to a .txt file or a
+folder of .txt files; see tlm.data.corpora.load_corpus for how each is split.
 """
 
 
@@ -40,7 +40,7 @@ def add_parser(subparsers):
         nargs="?",
         default="shakespeare",
         metavar="CORPUS",
-        help="shakespeare (default), tiny_shakespeare, ptb, or a path to a .txt file or folder",
+        help="shakespeare (default), tiny_shakespeare, ptb, tang_poems, or a .txt file or folder",
     )
     describe.add_argument(
         "--sample-length",

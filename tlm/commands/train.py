@@ -65,7 +65,8 @@ class TrainJob:
     )
     corpus: str = _setting(
         "shakespeare",
-        "corpus name (shakespeare, tiny_shakespeare, ptb) or path to a .txt file or folder of them",
+        "corpus name (shakespeare, tiny_shakespeare, ptb, tang_poems) or path to a .txt file or "
+        "folder of them",
     )
     tokenizer: str = _setting("char", "tokenizer kind: char, word, wordpiece, sentencepiece, bpe")
     vocabulary_size: int | None = _setting(

