@@ -14,12 +14,14 @@ from tlm.compare.plots import (
 )
 from tlm.compare.report import (
     compare_figure,
+    display_width,
     format_samples,
     reading,
     write_report,
     write_results_json,
 )
 from tlm.compare.results import ComparisonResult, ModelRun, Stat, format_table
+from tlm.plotting import cjk_font, font_family_for
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -196,7 +198,34 @@ def test_samples_print_side_by_side():
     assert lines[2].startswith("xy") and lines[2].endswith("| zw")
 
 
+def test_chinese_samples_align_by_terminal_columns():
+    poem = "床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。"
+    text = format_samples(
+        [{"prompt": "春", "strategy": "greedy", "texts": {"transformer": poem, "lstm": "ab cd"}}],
+        ["transformer", "lstm"],
+        width=43,
+    )
+    lines = text.splitlines()[1:]
+    # Each Chinese character takes two columns: the separators line up in every row.
+    columns = [display_width(line[: line.index("|")]) for line in lines]
+    assert columns == [21] * len(lines), text
+    assert "".join(line[: line.index("|")].strip() for line in lines[1:]) == poem
+    assert lines[1].endswith("| ab cd")
+
+
 # Plots
+
+
+def test_attention_heatmap_draws_chinese_tokens_with_a_cjk_font(tmp_path, recwarn):
+    if cjk_font() is None:
+        pytest.skip("no installed font draws Chinese (CI installs fonts-wqy-microhei)")
+    tokens = list("床前明月光，")
+    path = plot_attention_heatmap(np.tril(np.ones((6, 6))) / 6, tokens, tmp_path / "zh.png")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    # matplotlib warns "Glyph ... missing from font(s)" for each character it cannot draw.
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+    assert font_family_for(tokens)[0] == cjk_font()
+    assert font_family_for(["ROMEO:"]) is None
 
 
 def test_plots_write_png_files(tmp_path):

@@ -5,12 +5,102 @@ given a path. Figures are built with `matplotlib.figure.Figure` rather than `pyp
 window or global state is involved and they render the same in scripts, tests and notebooks.
 """
 
+import functools
 import math
 import os
+import warnings
 
+from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 
 from tlm.files import atomic_path
+
+# Characters a font must draw to show Chinese (simplified and traditional) and Japanese text.
+_CJK_PROBE = "你好詩國の"
+# Fonts known to cover Chinese, tried first (Debian: fonts-wqy-microhei, fonts-noto-cjk;
+# macOS and Windows ship the others); any other installed font that draws the probe also does.
+CJK_FONT_FAMILIES = (
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK JP",
+    "Source Han Sans SC",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Microsoft YaHei",
+    "SimHei",
+    "Droid Sans Fallback",
+)
+
+
+def is_cjk(text):
+    """Whether `text` holds a CJK character (U+2E80 and above, below the surrogates).
+
+    >>> is_cjk("ROMEO:"), is_cjk("床前明月光")
+    (False, True)
+    """
+    return any("\u2e80" <= character < "\ud800" or "\uf900" <= character <= "\uffef"
+               for character in text)  # fmt: skip
+
+
+def _draws(path, characters):
+    try:
+        charmap = FT2Font(path).get_charmap()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return all(ord(character) in charmap for character in characters)
+
+
+@functools.cache
+def cjk_font():
+    """The family name of an installed font that draws Chinese and Japanese text, or None.
+
+    Known families (`CJK_FONT_FAMILIES`) first, then every font matplotlib knows, then the
+    system's font folders (a font installed after matplotlib built its font cache is found
+    there and added). Figures that show CJK text (`font_family_for`) use it; without one they
+    warn once, since the characters would be drawn as empty boxes.
+    """
+    entries = font_manager.fontManager.ttflist
+    by_name = {entry.name: entry.fname for entry in entries}
+    for family in CJK_FONT_FAMILIES:
+        if family in by_name and _draws(by_name[family], _CJK_PROBE):
+            return family
+    known = {entry.fname for entry in entries}
+    for entry in entries:
+        if _draws(entry.fname, _CJK_PROBE):
+            return entry.name
+    for path in font_manager.findSystemFonts():
+        if path not in known and _draws(path, _CJK_PROBE):
+            font_manager.fontManager.addfont(path)
+            return font_manager.FontProperties(fname=path).get_name()
+    return None
+
+
+def font_family_for(texts):
+    """The font families to draw `texts` with: None (matplotlib's default) unless a text holds
+    CJK characters, then a CJK font before the default sans-serif fonts.
+
+    Warns (a `UserWarning`, once) when the texts need a CJK font and none is installed.
+    """
+    if not any(is_cjk(text) for text in texts):
+        return None
+    family = cjk_font()
+    if family is None:
+        _warn_no_cjk_font()
+        return None
+    return [family, "DejaVu Sans"]
+
+
+@functools.cache
+def _warn_no_cjk_font():
+    warnings.warn(
+        "No installed font draws Chinese characters, so they show as empty boxes in figures. "
+        "Install one (Debian and Ubuntu: `apt-get install fonts-wqy-microhei`).",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def plot_training_curves(history, path=None, title=None):

@@ -15,6 +15,7 @@ from matplotlib.ticker import FuncFormatter
 from tlm.compare.results import FIGURE_BY_KEY
 from tlm.files import atomic_path
 from tlm.models import label_of
+from tlm.plotting import font_family_for
 
 # The final figures the bar chart shows, one panel each.
 BAR_FIGURES = (
@@ -150,6 +151,8 @@ def plot_attention_heatmap(weights, tokens, path, title="Transformer attention")
         weights = weights[None]
     heads, length = weights.shape[0], weights.shape[-1]
     labels = [_visible(t) for t in tokens][:length]
+    family = font_family_for(labels)  # a CJK font for Chinese tokens
+    tick_font = {"fontsize": 7} if family is None else {"fontsize": 7, "fontfamily": family}
     columns = min(heads, 4)
     rows = -(-heads // columns)
     size = max(3.0, min(7.0, 0.22 * length + 1.5))
@@ -163,8 +166,8 @@ def plot_attention_heatmap(weights, tokens, path, title="Transformer attention")
         image = ax.imshow(weights[head], cmap="viridis", vmin=0.0, vmax=1.0)
         if heads > 1:
             ax.set_title(f"head {head}", fontsize=9)
-        ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=90)
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xticks(range(len(labels)), labels, rotation=90, **tick_font)
+        ax.set_yticks(range(len(labels)), labels, **tick_font)
         ax.set_xlabel("attends to (key)", fontsize=8)
         ax.set_ylabel("token (query)", fontsize=8)
     if image is not None:

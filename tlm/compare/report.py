@@ -8,6 +8,7 @@ small comparison. The lesson is notebooks/06_lstm_vs_transformer.ipynb.
 import json
 import re
 import textwrap
+import unicodedata
 from pathlib import Path
 
 from tlm.compare.results import FIGURE_BY_KEY, format_number
@@ -173,8 +174,42 @@ def _markdown_cell(text):
     return f"`{text}`" if text and "`" not in text else text
 
 
+def display_width(text):
+    """Terminal columns `text` takes: two for wide characters (Chinese, Japanese, full-width
+    forms: East Asian width W or F), none for combining marks, one for the rest.
+
+    >>> display_width("ROMEO:"), display_width("床前明月光，")
+    (6, 12)
+    """
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def wrap_display(line, width):
+    """`textwrap.wrap` by terminal columns: a line with wide characters (which have no spaces
+    between words) is cut character by character, as the terminal would."""
+    if display_width(line) == len(line):
+        return textwrap.wrap(line, width)
+    lines, current = [], ""
+    for character in line:
+        if current and display_width(current + character) > width:
+            lines.append(current.rstrip())
+            current = character.lstrip()
+        else:
+            current += character
+    return [*lines, current.rstrip()] if current.strip() else lines
+
+
+def pad_display(text, width):
+    """`text` padded with spaces to `width` terminal columns (`str.ljust` counts characters)."""
+    return text + " " * max(0, width - display_width(text))
+
+
 def format_samples(samples, kinds, width=100, max_lines=12):
-    """The samples side by side in columns for the terminal (runs of blank lines squeezed)."""
+    """The samples side by side in columns for the terminal (runs of blank lines squeezed);
+    Chinese text is wrapped and aligned by terminal columns, two per character."""
     if not samples:
         return ""
     column = max(20, (width - 3 * (len(kinds) - 1)) // max(1, len(kinds)))
@@ -186,14 +221,14 @@ def format_samples(samples, kinds, width=100, max_lines=12):
             lines = []
             text = re.sub(r"\n\s*\n+", "\n\n", sample["texts"].get(kind, ""))
             for line in text.split("\n"):
-                lines.extend(textwrap.wrap(line, column) or [""])
+                lines.extend(wrap_display(line, column) or [""])
             if len(lines) > max_lines:
                 lines = lines[:max_lines] + ["..."]
             wrapped.append([label_of(kind).upper(), *lines])
         height = max(len(lines) for lines in wrapped)
         body = [
             " | ".join(
-                (lines[i] if i < len(lines) else "").ljust(column) for lines in wrapped
+                pad_display(lines[i] if i < len(lines) else "", column) for lines in wrapped
             ).rstrip()
             for i in range(height)
         ]

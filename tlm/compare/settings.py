@@ -40,6 +40,9 @@ QUICK = {
     "max_new_tokens": 40,
 }
 DEFAULT_PROMPTS = ("ROMEO:\n", "HAMLET:\nTo be, or not to be")
+# The default prompts of a corpus whose text is not a play: a title and an author, as each poem
+# of the Tang poems begins, so the models write the poem.
+CORPUS_PROMPTS = {"tang_poems": ("春曉\n孟浩然\n", "靜夜思\n李白\n")}
 
 SIZING = (
     "The presets of the same name are matched by design: the LSTM has two layers, an embedding "
@@ -72,8 +75,8 @@ class CompareConfig:
     # The data both models share.
     corpus: str = setting(
         "shakespeare",
-        "a corpus name (shakespeare, tiny_shakespeare, ptb) or a path to a .txt file or a "
-        "folder of .txt files; shakespeare is bundled and offline",
+        "a corpus name (shakespeare, tiny_shakespeare, ptb, tang_poems) or a path to a .txt file "
+        "or a folder of .txt files; shakespeare is bundled and offline",
     )
     tokenizer: str = setting("char", "tokenizer kind", choices=TOKENIZER_KINDS)
     vocabulary_size: int | None = setting(
@@ -119,7 +122,11 @@ class CompareConfig:
     curve_batches: int = setting(
         20, "validation batches per point of the training curves (at most max_eval_batches)"
     )
-    prompts: tuple = setting(DEFAULT_PROMPTS, "prompts to sample every model with")
+    prompts: tuple = setting(
+        DEFAULT_PROMPTS,
+        "prompts to sample every model with (on tang_poems the default is a poem's title and "
+        "author: 春曉 孟浩然, 靜夜思 李白)",
+    )
     max_new_tokens: int = setting(200, "tokens to generate per sample")
     top_k: int = setting(10, "k of the top-k samples")
     # Output.
@@ -167,6 +174,8 @@ class CompareConfig:
             put("seeds", tuple(range(self.seeds)))
         if isinstance(self.presets, dict):
             put("presets", tuple(f"{kind}={name}" for kind, name in self.presets.items()))
+        if self.prompts == DEFAULT_PROMPTS and self.corpus in CORPUS_PROMPTS:
+            put("prompts", CORPUS_PROMPTS[self.corpus])
         for name in ("models", "prompts", "seeds", "presets"):
             value = getattr(self, name)
             if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
