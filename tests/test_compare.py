@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
 
 from tlm.compare.budget import Budget
 from tlm.compare.plots import (
@@ -226,6 +228,11 @@ def test_attention_heatmap_draws_chinese_tokens_with_a_cjk_font(tmp_path, recwar
     assert not [w for w in recwarn if "missing from font" in str(w.message)]
     assert font_family_for(tokens)[0] == cjk_font()
     assert font_family_for(["ROMEO:"]) is None
+    # The font found draws the characters themselves, not the boxes of matplotlib's Last
+    # Resort font (which has a "glyph" for every character and never warns).
+    path = font_manager.findfont(font_manager.FontProperties(family=cjk_font()))
+    assert "LastResort" not in path
+    assert all(ord(c) in FT2Font(path).get_charmap() for c in "床前明月光，")
 
 
 def test_plots_write_png_files(tmp_path):

@@ -57,24 +57,30 @@ def _draws(path, characters):
 def cjk_font():
     """The family name of an installed font that draws Chinese and Japanese text, or None.
 
-    Known families (`CJK_FONT_FAMILIES`) first, then every font matplotlib knows, then the
-    system's font folders (a font installed after matplotlib built its font cache is found
-    there and added). Figures that show CJK text (`font_family_for`) use it; without one they
+    Known families (`CJK_FONT_FAMILIES`) first, then the system's font folders (a font
+    installed after matplotlib built its font cache is found there and added), then every font
+    matplotlib knows, but its Last Resort font (boxes). Figures that show CJK text (`font_family_for`) use it; without one they
     warn once, since the characters would be drawn as empty boxes.
     """
-    entries = font_manager.fontManager.ttflist
+    entries = [
+        # matplotlib's Last Resort font has a "glyph" for every character: a box naming its
+        # Unicode block, which is what this function is for avoiding.
+        entry
+        for entry in font_manager.fontManager.ttflist
+        if not entry.name.startswith("Last Resort")
+    ]
     by_name = {entry.name: entry.fname for entry in entries}
     for family in CJK_FONT_FAMILIES:
         if family in by_name and _draws(by_name[family], _CJK_PROBE):
             return family
-    known = {entry.fname for entry in entries}
-    for entry in entries:
-        if _draws(entry.fname, _CJK_PROBE):
-            return entry.name
-    for path in font_manager.findSystemFonts():
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    for path in sorted(font_manager.findSystemFonts()):
         if path not in known and _draws(path, _CJK_PROBE):
             font_manager.fontManager.addfont(path)
             return font_manager.FontProperties(fname=path).get_name()
+    for entry in entries:
+        if _draws(entry.fname, _CJK_PROBE):
+            return entry.name
     return None
 
 
