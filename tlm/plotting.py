@@ -59,8 +59,9 @@ def cjk_font():
 
     Known families (`CJK_FONT_FAMILIES`) first, then the system's font folders (a font
     installed after matplotlib built its font cache is found there and added), then every font
-    matplotlib knows, but its Last Resort font (boxes). Figures that show CJK text (`font_family_for`) use it; without one they
-    warn once, since the characters would be drawn as empty boxes.
+    matplotlib knows but its Last Resort font (boxes). Figures that show CJK text
+    (`font_family_for`) use it; without one they warn once, since the characters would be
+    drawn as empty boxes.
     """
     entries = [
         # matplotlib's Last Resort font has a "glyph" for every character: a box naming its
