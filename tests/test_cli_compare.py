@@ -108,3 +108,35 @@ def test_a_word_level_comparison_on_penn_treebank_reports_bits_per_word(tmp_path
     report = (out / "report.md").read_text()
     assert "Test bits/word" in report
     assert "reached a test perplexity of 114.5" in report  # the published LSTM, for orientation
+
+
+@pytest.mark.slow
+def test_a_comparison_on_the_tang_poems_writes_chinese_verse(tmp_path):
+    if not os.path.isfile(
+        os.path.join(os.environ.get("TLM_DATA_DIR", ""), "tang_poems", "LICENSE")
+    ):
+        pytest.skip("needs TLM_DATA_DIR with tang_poems/")
+    out = tmp_path / "tang"
+    arguments = ["compare", "--quick", "--corpus", "tang_poems", "--out", str(out)]
+    completed = subprocess.run(
+        [sys.executable, "-m", "tlm", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    data = json.loads((out / "results.json").read_text())
+    assert data["settings"]["prompts"] == ["春曉\n孟浩然\n", "靜夜思\n李白\n"]
+    sampled = "".join(text for sample in data["samples"] for text in sample["texts"].values())
+    # Chinese characters and the poems' own full-width punctuation, never its ASCII rewrite.
+    assert sum("\u4e00" <= c <= "\u9fff" for c in sampled) > 20
+    assert "，" in sampled or "。" in sampled
+    assert "," not in sampled
+    report = (out / "report.md").read_text()
+    assert "`春曉<br>孟浩然<br>`" in report and "tang_poems" in report
+    # The terminal shows the samples side by side, aligned by display columns.
+    assert "Prompt '春曉\\n孟浩然\\n', top_k:" in completed.stdout
+    assert (out / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (
+        "missing from font" not in completed.stderr and "No installed font" not in completed.stderr
+    )
