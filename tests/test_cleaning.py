@@ -60,6 +60,10 @@ CJK_MIX = st.text(
 )
 
 
+# One cleaner for every example: its compiled CJK path is traced once.
+DEFAULT_CLEANER = TextCleaner()
+
+
 @settings(max_examples=60, deadline=None)
 @given(text=CJK_MIX)
 def test_cleaning_never_changes_a_cjk_ideograph_or_punctuation_mark_property(text):
@@ -69,10 +73,10 @@ def test_cleaning_never_changes_a_cjk_ideograph_or_punctuation_mark_property(tex
         "[\u3001-\u303f\u4e00-\u9fff\uf900-\ufaff\ufe10-\ufe1f\ufe30-\ufe4f"
         "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
     )
-    cleaned = TextCleaner()(text)
+    cleaned = DEFAULT_CLEANER(text)
     # Every ideograph and CJK punctuation mark of the text is in the cleaned text, in order.
     assert kept.findall(cleaned) == kept.findall(text)
-    assert TextCleaner()(cleaned) == cleaned  # idempotent
+    assert DEFAULT_CLEANER(cleaned) == cleaned  # idempotent
 
 
 def test_lowercase_is_unicode_aware_not_case_folding():
@@ -153,3 +157,16 @@ def test_cleaning_is_idempotent(text, lowercase, strip_punctuation, collapse_bla
     )
     once = cleaner(text)
     assert cleaner(once) == once
+
+
+def test_text_without_cjk_takes_the_plain_path(monkeypatch):
+    # Text below U+2E80 has nothing to keep: it skips the CJK runs, tens of ops run one by one
+    # for every prompt in generation.
+    cleaner = TextCleaner()
+    calls = []
+    monkeypatch.setattr(TextCleaner, "_normalize_runs", lambda self, text: calls.append(1) or text)
+    assert cleaner("ROMEO:\tHi\u00a0\x00!") == "ROMEO: Hi !"
+    assert cleaner(["cafe\u0301 x²", "a\n"]) == ["café x2", "a\n"]
+    assert calls == []
+    cleaner("春眠，")
+    assert calls == [1]

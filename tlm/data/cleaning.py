@@ -17,15 +17,27 @@ NORMALIZATIONS = ("NFC", "NFKC", "NFD", "NFKD")
 _CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\x{feff}]"
 # Horizontal whitespace: tabs and every Unicode space separator (U+00A0, U+3000, ...).
 _HORIZONTAL_SPACE = r"[\t\p{Zs}]+"
-# What `keep_cjk` leaves as written: Han characters (ideographs, including the compatibility
-# ideographs and Kangxi radicals that NFC and NFKC would rewrite), CJK symbols and punctuation
-# (U+3000-U+303F: 。、「」〈〉…), the punctuation of the Halfwidth and Fullwidth Forms block
-# (，！？：；（）… but not full-width letters and digits, which NFKC still makes ASCII), and
-# the vertical, compatibility and small forms (U+FE10-U+FE1F, U+FE30-U+FE6F).
+# What `keep_cjk` leaves as written, as inclusive code point ranges: Han characters (the
+# unified ideographs, with the compatibility ideographs and Kangxi radicals that NFC and NFKC
+# would rewrite), CJK symbols and punctuation (。、「」〈〉…), the punctuation of the Halfwidth
+# and Fullwidth Forms block (，！？：；（）… but not full-width letters and digits, which NFKC
+# still makes ASCII) and the vertical, compatibility and small forms. Every one is at or above
+# U+2E80, so text below it has nothing to keep.
 CJK_KEPT = (
-    r"[\p{Han}\x{3000}-\x{303f}\x{ff01}-\x{ff0f}\x{ff1a}-\x{ff20}\x{ff3b}-\x{ff40}"
-    r"\x{ff5b}-\x{ff65}\x{fe10}-\x{fe1f}\x{fe30}-\x{fe6f}]+"
+    (0x2E80, 0x2FDF),  # CJK radicals supplement, Kangxi radicals
+    (0x3000, 0x303F),  # CJK symbols and punctuation
+    (0x3400, 0x4DBF),  # CJK unified ideographs extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFE10, 0xFE1F),  # vertical forms
+    (0xFE30, 0xFE6F),  # CJK compatibility forms, small form variants
+    (0xFF01, 0xFF0F),  # full-width punctuation: ！＂＃＄％＆＇（）＊＋，－．／
+    (0xFF1A, 0xFF20),  # ：；＜＝＞？＠
+    (0xFF3B, 0xFF40),  # ［＼］＾＿｀
+    (0xFF5B, 0xFF65),  # ｛｜｝～ and the half-width CJK punctuation
+    (0x20000, 0x323AF),  # CJK unified ideographs extensions B to H, compatibility supplement
 )
+_FIRST_KEPT = chr(CJK_KEPT[0][0])
 
 
 class TextCleaner:
@@ -104,10 +116,9 @@ class TextCleaner:
         """Clean `text`: a Python `str` (returns `str`), a list of `str` (returns a list), or
         a tf string tensor of any shape (returns a tensor of the same shape)."""
         if isinstance(text, str):
-            return self.clean_tensor(tf.constant(text)).numpy().decode("utf-8")
+            return self._clean_texts([text])[0]
         if isinstance(text, (list, tuple)):
-            cleaned = self.clean_tensor(tf.constant(list(text), dtype=tf.string)).numpy()
-            return [item.decode("utf-8") for item in cleaned]
+            return self._clean_texts(list(text))
         if isinstance(text, (tf.Tensor, tf.RaggedTensor)):
             return self.clean_tensor(text)
         raise TypeError(
@@ -115,19 +126,30 @@ class TextCleaner:
             f"Received: text of type {type(text).__name__}"
         )
 
+    def _clean_texts(self, texts):
+        # Text below U+2E80 has nothing `keep_cjk` keeps: the plain, shorter path cleans it the
+        # same.
+        strings = tf.constant(texts, dtype=tf.string)
+        keep_cjk = self.keep_cjk and any(text and max(text) >= _FIRST_KEPT for text in texts)
+        cleaned = self._clean(strings, keep_cjk)
+        return [item.decode("utf-8") for item in cleaned.numpy()]
+
     def clean_tensor(self, strings):
         """Clean a tf string tensor (any shape, eager or traced); returns the same shape."""
+        return self._clean(strings, self.keep_cjk)
+
+    def _clean(self, strings, keep_cjk):
         x = strings
         if self.remove_control:
             x = tf.strings.regex_replace(x, r"\r\n?", "\n")
             x = tf.strings.regex_replace(x, _CONTROL, "")
-        x = self._normalize(x)
+        x = self._normalize(x, keep_cjk)
         if self.lowercase:
             x = self._lower(x)
         if self.strip_punctuation:
             x = tf.strings.regex_replace(x, r"\p{P}", "")
         if self.lowercase or self.strip_punctuation:
-            x = self._normalize(x)
+            x = self._normalize(x, keep_cjk)
         if self.collapse_whitespace:
             x = tf.strings.regex_replace(x, _HORIZONTAL_SPACE, " ")
             x = tf.strings.regex_replace(x, r" \n", "\n")
@@ -135,33 +157,40 @@ class TextCleaner:
             x = tf.strings.regex_replace(x, r"\n[\t\p{Zs}]*(?:\n[\t\p{Zs}]*)+\n", "\n\n")
         return x
 
-    def _normalize(self, x):
+    def _normalize(self, x, keep_cjk):
         if self.normalization is None:
             return x
-        if not self.keep_cjk:
+        if not keep_cjk:
             return tf_text.normalize_utf8(x, self.normalization)
         # Cut the text into runs of kept characters and runs of the rest; normalise the rest.
-        # The regular-expression split stops at a NUL: split at NULs first, join them back.
-        parts = tf.strings.split(tf.reshape(x, [-1]), sep="\x00")
-        pieces = tf_text.regex_split(parts.flat_values, CJK_KEPT, CJK_KEPT)
-        piece = pieces.flat_values
-        kept = tf.strings.regex_full_match(piece, CJK_KEPT)
-        piece = tf.where(kept, piece, tf_text.normalize_utf8(piece, self.normalization))
-        part = tf.strings.reduce_join(pieces.with_flat_values(piece), axis=-1)
-        # A NUL after every part but the last of its text (a join separator cannot be a NUL).
-        lengths = parts.row_lengths()
-        last = tf.ragged.range(lengths).flat_values == tf.gather(lengths - 1, parts.value_rowids())
-        part = tf.strings.join([part, tf.where(last, "", "\x00")])
-        joined = tf.strings.reduce_join(parts.with_flat_values(part), axis=-1)
-        return tf.reshape(joined, tf.shape(x))
+        return _between_nuls(self._normalize_runs, x)
+
+    def _normalize_runs(self, text):
+        """1-D strings without NUL: normalise all but the runs of `CJK_KEPT` characters."""
+        codes = tf.strings.unicode_decode(text, "UTF-8", errors="replace")  # (texts, None)
+        code = codes.flat_values
+        # Kept when the code point falls inside a range: after an odd number of boundaries.
+        boundaries = tf.constant([edge for low, high in CJK_KEPT for edge in (low, high + 1)])
+        kept = tf.searchsorted(boundaries, code, side="right") % 2 == 1
+        text_of_code = codes.value_rowids()
+        # A run starts at a text's first character and wherever `kept` changes.
+        starts = tf.not_equal(text_of_code, tf.concat([[-1], text_of_code[:-1]], axis=0))
+        starts |= tf.not_equal(kept, tf.concat([[False], kept[:-1]], axis=0))
+        run_of_code = tf.cumsum(tf.cast(starts, tf.int64)) - 1
+        runs = tf.RaggedTensor.from_value_rowids(code, run_of_code, validate=False)
+        run = tf.strings.unicode_encode(runs, "UTF-8")  # (runs,)
+        first = tf.where(starts)[:, 0]
+        run = tf.where(tf.gather(kept, first), run, tf_text.normalize_utf8(run, self.normalization))
+        runs_by_text = tf.RaggedTensor.from_value_rowids(
+            run, tf.gather(text_of_code, first), codes.nrows(), validate=False
+        )
+        return tf.strings.reduce_join(runs_by_text, axis=-1)
 
     def _lower(self, x):
         if self.remove_control:
             return tf.strings.lower(x, encoding="utf-8")
-        # The ICU lowercasing op stops at the first NUL; lowercase the pieces between NULs.
-        pieces = tf.strings.split(x, sep="\x00")
-        pieces = tf.ragged.map_flat_values(tf.strings.lower, pieces, encoding="utf-8")
-        return tf.strings.reduce_join(pieces, axis=-1, separator="\x00")
+        # The ICU lowercasing op stops at the first NUL: lowercase the pieces between NULs.
+        return _between_nuls(lambda text: tf.strings.lower(text, encoding="utf-8"), x)
 
     def get_config(self):
         return {
@@ -185,3 +214,17 @@ class TextCleaner:
     def __repr__(self):
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
         return f"TextCleaner({arguments})"
+
+
+def _between_nuls(function, x):
+    """`function` (1-D strings -> 1-D strings) applied to the pieces of `x` between its NULs,
+    which are put back: for ops that stop at the first NUL. `x` may have any shape."""
+    parts = tf.strings.split(tf.reshape(x, [-1]), sep="\x00")
+    part = function(parts.flat_values)
+    # A NUL after every part but the last of its text (a join separator cannot be a NUL: it
+    # ends the op's C string).
+    lengths = parts.row_lengths()
+    last = tf.ragged.range(lengths).flat_values == tf.gather(lengths - 1, parts.value_rowids())
+    part = tf.strings.join([part, tf.where(last, "", "\x00")])
+    joined = tf.strings.reduce_join(parts.with_flat_values(part), axis=-1)
+    return tf.reshape(joined, tf.shape(x))
