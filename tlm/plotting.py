@@ -3,6 +3,7 @@
 A module of small functions, each returning a `matplotlib.figure.Figure` and saving it when
 given a path. Figures are built with `matplotlib.figure.Figure` rather than `pyplot`, so no
 window or global state is involved and they render the same in scripts, tests and notebooks.
+Text in Chinese (or Japanese) needs a font that draws it: `font_family_for` finds one.
 """
 
 import functools
