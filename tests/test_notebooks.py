@@ -27,6 +27,7 @@ LESSONS = (
     "05_text_generation",
     "06_lstm_vs_transformer",
     "07_pretrained_gpt2",
+    "08_chinese_language_model",
 )
 CELL_TIMEOUT = 300  # seconds per cell; a whole quick-mode lesson should take under one minute
 # A Python warning shown in a cell: "<file>:<line>: SomethingWarning: message".
