@@ -40,7 +40,8 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     key_dim = ops.shape(q)[-1]
     # (..., query_length, key_length): how well each query matches each key.
     scores = ops.matmul(q, ops.swapaxes(k, -1, -2))
-    # Dividing by √d_k keeps the scores' variance near 1, so softmax does not saturate.
+    # Dividing by √d_k makes the scores' variance independent of d_k (a dot product of d_k
+    # terms grows with d_k), so softmax does not saturate as the heads get wider.
     scores = scores / ops.sqrt(ops.cast(key_dim, scores.dtype))
     if mask is not None:
         # A large negative score becomes a weight of (almost exactly) zero after softmax.
