@@ -3,7 +3,10 @@
 import os
 import shutil
 import subprocess
+import sys
+import time
 import types
+from pathlib import Path
 
 import pytest
 from toy_corpus import TOY_TEXT
@@ -29,6 +32,48 @@ def trained_run(tmp_path_factory):
     argv += ["--batch-size", "4", "--steps-per-epoch", "2", "--out", str(out), "--verbose", "0"]
     assert main(argv) == 0
     return out
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Screenshots of the site test: `$TLM_ARTIFACTS_DIR/site-screenshots` (artifacts/ by default).
+SCREENSHOTS = Path(os.environ.get("TLM_ARTIFACTS_DIR", ROOT / "artifacts")) / "site-screenshots"
+_STARTED = time.time()
+
+
+@pytest.fixture(scope="session")
+def screenshot_folder():
+    """Where tests/test_site.py writes its screenshots (the run's summary prints the path)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    # Printed by the main process, so it shows with parallel workers too.
+    if SCREENSHOTS.is_dir():
+        fresh = [p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= _STARTED]
+        if fresh:
+            terminalreporter.write_line(f"screenshots of {len(fresh)} site pages in {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """The documentation site built by `mkdocs build --strict` once per test session.
+
+    Yields `.site` (the folder) and `.completed` (the finished build: return code and output).
+    Skipped where the docs extra is not installed.
+    """
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings")
+    site = tmp_path_factory.mktemp("built") / "site"
+    mkdocs = shutil.which("mkdocs") or str(Path(sys.executable).parent / "mkdocs")
+    completed = subprocess.run(
+        [mkdocs, "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return types.SimpleNamespace(site=site, completed=completed)
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ Fast and without the docs extra; the full strict build is the `slow` test at the
 import importlib.util
 import json
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -199,19 +196,9 @@ def test_indented_doctest_blocks_keep_their_indentation():
 
 
 @pytest.mark.slow
-def test_docs_build_strictly(tmp_path):
-    pytest.importorskip("mkdocs")
-    pytest.importorskip("mkdocstrings")
-    mkdocs = shutil.which("mkdocs") or str(Path(sys.executable).parent / "mkdocs")
-    completed = subprocess.run(
-        [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    site = tmp_path / "site"
+def test_docs_build_strictly(built_site):
+    assert built_site.completed.returncode == 0, built_site.completed.stderr[-4000:]
+    site = built_site.site
     assert (site / "zh" / "concepts" / "self-attention" / "index.html").is_file()
     for notebook in NOTEBOOKS:
         html = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
@@ -230,3 +217,141 @@ def test_docs_build_strictly(tmp_path):
         assert names
         for name in names:
             assert re.search(rf'id="tlm\.{package}\.(\w+\.)?{name}"', html), f"tlm.{package}.{name}"
+
+
+tlm_math = _load("tlm_math")
+EXECUTED = DOCS / "executed"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_lesson_has_an_executed_copy_with_the_same_code(notebook):
+    executed_path = EXECUTED / notebook.name
+    regenerate = f"python tools/execute_lessons.py {notebook.stem}"
+    assert executed_path.is_file(), f"no executed copy of {notebook.name}: run {regenerate}"
+    executed = json.loads(executed_path.read_text(encoding="utf-8"))
+    ours = json.loads(notebook.read_text(encoding="utf-8"))
+    problem = tlm_docs.executed_copy_problem(ours, executed)
+    assert problem is None, f"{executed_path.name} is out of date ({problem}): run {regenerate}"
+    run = executed["metadata"]["tlm_executed"]
+    assert run["mode"] == "full" and run["device"].startswith("CPU"), run
+    outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert outputs, f"{executed_path.name} has no outputs"
+    assert not [o for o in outputs if o["output_type"] == "error"], "an executed cell failed"
+
+
+def test_a_changed_code_cell_makes_the_executed_copy_stale():
+    cell = lambda text: {"cell_type": "code", "source": text, "outputs": []}  # noqa: E731
+    notebook = {"cells": [{"cell_type": "markdown", "source": "# Title"}, cell("x = 1")]}
+    assert tlm_docs.executed_copy_problem(notebook, {"cells": [cell("x = 2")]}) == (
+        "code cell 0 differs"
+    )
+    assert "2 code cells" in tlm_docs.executed_copy_problem(
+        notebook, {"cells": [cell("x = 1"), cell("y")]}
+    )
+
+
+def test_the_page_shows_the_notebooks_prose_with_the_executed_outputs():
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# Title\n\nNew prose."},
+            {"cell_type": "code", "source": "print(1)", "outputs": [], "execution_count": None},
+        ]
+    }
+    executed = {
+        "metadata": {"tlm_executed": {"mode": "full", "device": "CPU (2 cores, x86_64)",
+                                      "seconds": 120, "date": "2026-01-02",
+                                      "tensorflow": "2.21.0"}},
+        "cells": [
+            {"cell_type": "markdown", "source": "# Title\n\nOld prose."},
+            {"cell_type": "code", "source": "print(1)", "execution_count": 1,
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}]},
+        ],
+    }
+    merged = tlm_docs.with_outputs(notebook, executed)
+    assert [cell["cell_type"] for cell in merged["cells"]] == ["markdown", "markdown", "code"]
+    assert merged["cells"][0]["source"] == "# Title\n\nNew prose."
+    assert "full mode on a CPU (2 cores, x86_64), in 2 minutes, on 2026-01-02" in (
+        merged["cells"][1]["source"]
+    )
+    assert merged["cells"][2]["outputs"][0]["text"] == "1\n"
+    assert notebook["cells"][1]["outputs"] == []  # the notebook itself is left alone
+
+
+def test_solution_links_lead_to_the_solution_pages():
+    page = tlm_docs.solution_page("03_lstm", "def exercise_1():\n    assert True\n")
+    assert page.startswith("# Solutions to the exercises of lesson 03")
+    assert "[Back to the lesson](../03_lstm.ipynb)" in page
+    assert "```python\ndef exercise_1():\n    assert True\n```" in page
+    assert tlm_docs.SOLUTION_LINK.findall('<a href="solutions/03_lstm.py">') == ["03_lstm"]
+
+
+def _formulas():
+    """(where, LaTeX, display) of every formula in the Markdown pages and the lessons' prose."""
+    dollars = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?=\S)([^$\n]*?\S)\$(?![$\w])", re.S)
+    sources = [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8"))
+               for p in DOCS.rglob("*.md")]
+    for notebook in NOTEBOOKS:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        text = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        sources.append((notebook.name, text))
+    for where, text in sources:
+        text = re.sub(r"```.*?```", "", text, flags=re.S)
+        text = re.sub(r"`[^`\n]*`", "", text)
+        for match in dollars.finditer(text):
+            yield where, match.group(1) or match.group(2), match.group(1) is not None
+
+
+def test_every_formula_converts_to_mathml():
+    pytest.importorskip("latex2mathml", reason="needs the docs extra (latex2mathml)")
+    formulas = list(_formulas())
+    assert len(formulas) > 300
+    unreadable = []
+    for where, tex, display in formulas:
+        try:
+            tlm_math.to_mathml(tex, display)
+        except Exception as error:  # noqa: BLE001 - report every kind the converter raises
+            unreadable.append(f"{where}: {error}")
+    assert not unreadable, "\n".join(unreadable)
+
+
+def test_arithmatex_formulas_become_mathml():
+    pytest.importorskip("latex2mathml", reason="needs the docs extra (latex2mathml)")
+    page = (
+        '<p>so <span class="arithmatex">\\(a &lt; b_i\\)</span>.</p>'
+        '<div class="arithmatex">\\[\\frac{1}{N}\\]</div>'
+    )
+    html = tlm_math.render_arithmatex(page)
+    assert "arithmatex" not in html and "\\(" not in html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
+    assert "<mo>&#x0003C;</mo>" in html  # the escaped "<" was read as the less-than sign
+    block = '<div class="math"><math xmlns="http://www.w3.org/1998/Math/MathML" display="block">'
+    assert block in html
+    assert "<mfrac>" in html
+
+
+def test_notebook_formulas_become_mathml_and_cdn_scripts_go():
+    pytest.importorskip("latex2mathml", reason="needs the docs extra (latex2mathml)")
+    page = (
+        '<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js"> </script>'
+        '<script type="text/x-mathjax-config">init_mathjax()</script>'
+        '<script type="module">await import("https://cdnjs.cloudflare.com/mermaid.mjs")</script>'
+        '<script>local()</script>'
+        '<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" x="1">'
+        "<p>Inline $x_i^2$, costs $5 or $6, <code>$kept$</code>.</p><p>$$\\sqrt{d_k}$$</p></div>"
+        '<div class="jp-OutputArea"><pre>$not markdown$</pre></div>'
+    )
+    html = tlm_math.render_notebook(page)
+    assert "https://" not in html and "mathjax" not in html
+    assert "<script>local()</script>" in html
+    assert html.count("<math ") == 2 and "<msqrt>" in html
+    assert "costs $5 or $6" in html and "<code>$kept$</code>" in html
+    assert "<pre>$not markdown$</pre>" in html
+
+
+def test_a_formula_the_converter_cannot_read_is_left_and_reported(caplog):
+    pytest.importorskip("latex2mathml", reason="needs the docs extra (latex2mathml)")
+    page = '<span class="arithmatex">\\(\\nosuchcommand x\\)</span>'
+    with caplog.at_level("WARNING"):
+        assert tlm_math.render_arithmatex(page, "concepts/x.md") == page
+    assert "concepts/x.md: formula left as LaTeX: cannot read '\\\\nosuchcommand'" in caplog.text
+    assert "arg" in tlm_math.to_mathml(r"\arg\max_w p", display=False)
