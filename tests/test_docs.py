@@ -203,7 +203,9 @@ def test_docs_build_strictly(built_site):
     for notebook in NOTEBOOKS:
         html = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
         assert "../tlm/" not in html, f"{notebook.name}: a source link was not rewritten"
+        assert "../docs/" not in html, f"{notebook.name}: a docs link was not rewritten"
         assert 'href="../../reference/' in html
+        assert "<math " in html or "$" not in notebook.read_text(encoding="utf-8")
     for package in PACKAGES:
         html = (site / "reference" / package / "index.html").read_text(encoding="utf-8")
         module = importlib.import_module(f"tlm.{package}")
@@ -355,3 +357,10 @@ def test_a_formula_the_converter_cannot_read_is_left_and_reported(caplog):
         assert tlm_math.render_arithmatex(page, "concepts/x.md") == page
     assert "concepts/x.md: formula left as LaTeX: cannot read '\\\\nosuchcommand'" in caplog.text
     assert "arg" in tlm_math.to_mathml(r"\arg\max_w p", display=False)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_docs_link_of_a_notebook_names_a_page(notebook):
+    for link in re.findall(r"\]\(\.\./docs/([^)#\s]+)", notebook.read_text(encoding="utf-8")):
+        assert (DOCS / link).is_file(), f"{notebook.name}: ../docs/{link} is not a page"
+        assert tlm_docs.DOCS_LINK.match(f'href="../docs/{link}"'), link

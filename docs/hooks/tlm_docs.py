@@ -9,6 +9,8 @@
   differ from the notebook's is not used and the build warns (so a strict build fails).
 - The notebooks link the code they use as `../tlm/<package>/<module>.py`, which works in Jupyter
   and on GitHub; on the site those links go to the package's API reference page instead.
+- Lessons link documentation pages as `../docs/<page>.md` (right in Jupyter and on GitHub);
+  on the site those links go to the page itself.
 - Each lesson's exercises link their solutions as `solutions/<name>.py`: every
   notebooks/solutions/*.py becomes a page showing its code, and those links lead there.
 """
@@ -35,6 +37,8 @@ log = logging.getLogger("mkdocs.hooks.tlm_docs")
 NOTEBOOKS_SECTION = "Notebooks"
 SOURCE_LINK = re.compile(r'href="\.\./tlm/([^"#]*)(#[^"]*)?"')
 SOLUTION_LINK = re.compile(r'href="solutions/([\w-]+)\.py"')
+# A lesson's link to a documentation page, as it works in Jupyter: ../docs/concepts/lstm.md.
+DOCS_LINK = re.compile(r'href="\.\./docs/([^"#]+\.md)(#[^"]*)?"')
 EXECUTED_DIR = Path("docs") / "executed"
 # Where the merged notebooks of the current build are written (a temporary folder).
 _build = {}
@@ -247,7 +251,16 @@ def on_page_content(html, page, config, files):
             return match.group(0)
         return f'href="{target.url_relative_to(page.file)}"'
 
-    return SOLUTION_LINK.sub(replace_solution, SOURCE_LINK.sub(replace, html))
+    def replace_docs(match: re.Match) -> str:
+        target = files.get_file_from_path(match.group(1))
+        if target is None:
+            log.warning("%s: no page docs/%s", page.file.src_uri, match.group(1))
+            return match.group(0)
+        return f'href="{target.url_relative_to(page.file)}{match.group(2) or ""}"'
+
+    html = SOURCE_LINK.sub(replace, html)
+    html = DOCS_LINK.sub(replace_docs, html)
+    return SOLUTION_LINK.sub(replace_solution, html)
 
 
 def on_serve(server, config, builder):
