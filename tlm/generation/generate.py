@@ -46,8 +46,8 @@ def generate(  # noqa: PLR0913
       smallest set of tokens whose probability reaches `top_p` (default 0.9; `top_k` may cut
       first). `temperature` divides the logits before sampling (below 1: safer, above 1: more
       varied; greedy ignores it).
-      `repetition_penalty` > 1 makes every token already in the prompt or the new text less
-      likely (positive logits divided by it, negative ones multiplied: the sign-aware rule).
+      `repetition_penalty` > 1 lowers the logit of every token already in the prompt or the new
+      text (positive logits divided by it, negative ones multiplied: the sign-aware rule).
     - The same `seed` with the same prompts gives the same text; `seed=None` draws one from
       Python's `random` (so `keras.utils.set_random_seed` makes it repeatable too).
     - `stop`: a string or a list of strings; generation of a prompt ends at the first one, which
