@@ -196,6 +196,7 @@ def test_indented_doctest_blocks_keep_their_indentation():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("site")  # with tests/test_site.py, in the process that builds the site
 def test_docs_build_strictly(built_site):
     assert built_site.completed.returncode == 0, built_site.completed.stderr[-4000:]
     site = built_site.site

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+# One process runs these and the strict build test (tests/test_docs.py): the site is built once.
+pytestmark = pytest.mark.xdist_group("site")
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 1280, 900
 SCREENSHOTS = (
