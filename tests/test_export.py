@@ -2,6 +2,7 @@
 by a process that has TensorFlow and tensorflow-text but not tlm or keras_hub."""
 
 import json
+import logging
 import math
 import os
 import shlex
@@ -276,7 +277,7 @@ def test_graph_refuses_bad_sampling_values(exported_subword):
     # char (LSTM) and BPE (Transformer) are the runs of the tests above.
     [("lstm", "word"), ("transformer", "wordpiece"), ("lstm", "sentencepiece")],
 )  # fmt: skip
-def test_every_tokenizer_kind_exports(model_kind, tokenizer_kind, tmp_path):
+def test_every_tokenizer_kind_exports(model_kind, tokenizer_kind, tmp_path, caplog):
     size = {"word": 40, "wordpiece": 60, "sentencepiece": 300}[tokenizer_kind]
     tokenizer = build_tokenizer(tokenizer_kind, TOY_TEXT + "Zebra (x-y) «z» 你好，世界！\n", size)
     if model_kind == "transformer":
@@ -286,7 +287,11 @@ def test_every_tokenizer_kind_exports(model_kind, tokenizer_kind, tmp_path):
         )  # fmt: skip
     else:
         model = LSTMLanguageModel(tokenizer.vocabulary_size, 8, 16, num_layers=1)
-    export(Run(model, tokenizer, {}, ""), tmp_path / "out")
+    with caplog.at_level("INFO", logger="tensorflow"):  # as in a notebook: INFO lines shown
+        export(Run(model, tokenizer, {}, ""), tmp_path / "out")
+        # No "Assets written to: <the temporary folder>"; the caller's log level is kept.
+        assert "Assets written" not in caplog.text
+        assert tf.get_logger().level == logging.INFO
     exported = tf.saved_model.load(str(tmp_path / "out"))
     prompts = ["ab 3, said the", "Zebra 你好"]
     texts = exported.signatures["generate"](

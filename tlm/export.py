@@ -43,6 +43,8 @@ next-token model where a LiteRT converter is installed.
 Taught in notebooks/05_text_generation.ipynb; see docs/guides/serving.md.
 """
 
+import contextlib
+import logging
 import math
 import os
 import tempfile
@@ -335,11 +337,24 @@ def export(run, out_dir, format="saved_model", overwrite=False):
             f"lacks. Received: format='litert' and a {type(run.model).__name__}"
         )
     module = ExportedLanguageModel(run.model, run.tokenizer)
-    with atomic_directory(out_dir) as folder:
+    with atomic_directory(out_dir) as folder, _without_tensorflow_info():
         tf.saved_model.save(module, folder, signatures=module.signatures())
         if format == "litert":
             write_litert(module, os.path.join(folder, LITERT_FILE))
     return out_dir
+
+
+@contextlib.contextmanager
+def _without_tensorflow_info():
+    """TensorFlow's INFO log off while saving: its "Assets written to: <folder>" names the
+    temporary folder the export is then moved out of, which would only mislead."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def check_export_arguments(out_dir, format="saved_model", overwrite=False):
