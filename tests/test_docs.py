@@ -365,3 +365,50 @@ def test_every_docs_link_of_a_notebook_names_a_page(notebook):
     for link in re.findall(r"\]\(\.\./docs/([^)#\s]+)", notebook.read_text(encoding="utf-8")):
         assert (DOCS / link).is_file(), f"{notebook.name}: ../docs/{link} is not a page"
         assert tlm_docs.DOCS_LINK.match(f'href="../docs/{link}"'), link
+
+
+def _execute_lessons():
+    spec = importlib.util.spec_from_file_location(
+        "execute_lessons", ROOT / "tools" / "execute_lessons.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_execute_lessons_refuses_an_unknown_lesson_before_running_anything(capsys):
+    execute_lessons = _execute_lessons()
+    with pytest.raises(SystemExit) as exit_info:
+        execute_lessons.main(["03_lstm_language_model", "09_no_such_lesson"])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert "NAME: 09_no_such_lesson is not a notebook in notebooks/" in message
+    assert "01_text_preprocessing" in message  # the names it would take
+
+
+def test_executed_outputs_keep_what_a_reader_would_see():
+    nbformat = pytest.importorskip("nbformat", reason="needs the notebooks extra (nbformat)")
+    execute_lessons = _execute_lessons()
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "stream", name="stderr",
+            text="WARNING: All log messages before absl::InitializeLog() is called are written "
+            "to STDERR\nI0000 00:00:1796139703.667013    1280 cudart_stub.cc:31] No GPU.\n",
+        ),
+        nbformat.v4.new_output(
+            "stream", name="stdout", text="1/3 loss 2.0\r2/3 loss 1.5\r3/3 loss 1.2\nsaved to "
+            "/scratch/run-x/model.keras\n",
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/plain": "Progress", "application/vnd.jupyter.widget-view+json": {}},
+        ),
+    ]
+    notebook.cells.append(cell)
+    execute_lessons.clean_outputs(notebook, "/scratch/run-x")
+    outputs = notebook.cells[0].outputs
+    assert [output.output_type for output in outputs] == ["stream", "display_data"]
+    assert outputs[0].text == "3/3 loss 1.2\nsaved to model.keras\n"
+    assert dict(outputs[1].data) == {"text/plain": "Progress"}
