@@ -240,6 +240,9 @@ def test_every_lesson_has_an_executed_copy_with_the_same_code(notebook):
     outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
     assert outputs, f"{executed_path.name} has no outputs"
     assert not [o for o in outputs if o["output_type"] == "error"], "an executed cell failed"
+    as_text = [o for o in outputs if "image/png" not in o.get("data", {"image/png": None})
+               and "".join(o["data"].get("text/plain", "")).startswith("<Figure size")]
+    assert not as_text, f"{executed_path.name}: a figure shown as text, not drawn"
 
 
 def test_a_changed_code_cell_makes_the_executed_copy_stale():

@@ -73,6 +73,17 @@ def _kernel_or_skip():
     return nbclient, nbformat
 
 
+def _figures_shown_as_text(notebook):
+    """Cells whose figure came out as its text form ("<Figure size 1000x400 with 2 Axes>")."""
+    return [
+        f"cell {index}: {output['data']['text/plain']}"
+        for index, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if "image/png" not in output.get("data", {"image/png": None})
+        and str(output["data"].get("text/plain", "")).startswith("<Figure size")
+    ]
+
+
 def _printed_warnings(notebook):
     found = []
     for index, cell in enumerate(notebook.cells):
@@ -107,4 +118,5 @@ def test_notebook_runs_top_to_bottom_in_quick_mode(name, tmp_path, monkeypatch):
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     print(f"{name}: {time.monotonic() - started:.1f} s in quick mode")
     assert not _printed_warnings(notebook), "\n".join(_printed_warnings(notebook))
+    assert not _figures_shown_as_text(notebook), "\n".join(_figures_shown_as_text(notebook))
     assert sorted(os.listdir(NOTEBOOKS_DIR)) == before, "the lesson wrote into notebooks/"
