@@ -32,15 +32,16 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, DOCS / "hooks" / f"{name}.py")
+def _load(path):
+    """The Python file at `path` as a module (the docs hooks and tools are not packages)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-tlm_docs = _load("tlm_docs")
-griffe_doctest = _load("griffe_doctest")
+tlm_docs = _load(DOCS / "hooks" / "tlm_docs.py")
+griffe_doctest = _load(DOCS / "hooks" / "griffe_doctest.py")
 
 
 def _notebook(path, *markdown):
@@ -222,7 +223,7 @@ def test_docs_build_strictly(built_site):
             assert re.search(rf'id="tlm\.{package}\.(\w+\.)?{name}"', html), f"tlm.{package}.{name}"
 
 
-tlm_math = _load("tlm_math")
+tlm_math = _load(DOCS / "hooks" / "tlm_math.py")
 EXECUTED = DOCS / "executed"
 
 
@@ -371,12 +372,7 @@ def test_every_docs_link_of_a_notebook_names_a_page(notebook):
 
 
 def _execute_lessons():
-    spec = importlib.util.spec_from_file_location(
-        "execute_lessons", ROOT / "tools" / "execute_lessons.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load(ROOT / "tools" / "execute_lessons.py")
 
 
 def test_execute_lessons_refuses_an_unknown_lesson_before_running_anything(capsys):

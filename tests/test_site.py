@@ -221,6 +221,7 @@ def test_screenshots_of_a_few_pages(served_site, browser, screenshot_folder):
                 "clip": {"x": 0, "y": 0, "width": WIDTH, "height": min(height, 6000), "scale": 1},
             },
         )
-        target = folder / (page.removesuffix("/index.html").replace("/", "_") + ".png")
+        name = page.removesuffix("index.html").strip("/").replace("/", "_") or "home"
+        target = folder / f"{name}.png"
         target.write_bytes(base64.b64decode(picture["data"]))
         assert target.stat().st_size > 10_000, f"{target}: an empty screenshot?"
